@@ -1,0 +1,19 @@
+# softdelete: PGXS build for PostgreSQL 15
+EXTENSION   = softdelete
+MODULE_big  = softdelete
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA        = $(wildcard softdelete--*.sql)
+PGFILEDESC  = "softdelete - soft delete for PostgreSQL"
+
+REGRESS     = install enable delete trash restore soft_delete purge hard_delete \
+              privileges bad_input quoting truncate search_path_attack
+REGRESS_OPTS = --inputdir=.
+ISOLATION   = delete_delete delete_restore
+ISOLATION_OPTS = --load-extension=softdelete
+
+PG_CONFIG  ?= pg_config
+# PostgreSQL's headers are not -Wextra clean; read them as system headers
+# so that warnings (and -Werror in CI) judge our code only.
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

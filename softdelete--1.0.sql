@@ -1,0 +1,141 @@
+/* softdelete--1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION softdelete" to load this file. \quit
+
+/*
+ * The role whose members may manage every soft-deletable table: read the
+ * trash, restore, purge, hard-delete, enable and disable.  Roles belong to
+ * the cluster, not to a database, so a second database's CREATE EXTENSION
+ * finds it already there, and DROP EXTENSION leaves it.
+ */
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles
+                   WHERE rolname OPERATOR(pg_catalog.=) 'softdelete_admin') THEN
+        CREATE ROLE softdelete_admin NOLOGIN;
+    END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA softdelete TO PUBLIC;
+
+/* The registry: one row per soft-deletable table */
+CREATE TABLE softdelete.registry (
+    tbl             pg_catalog.regclass PRIMARY KEY,
+    column_name     pg_catalog.name NOT NULL,
+    rls_was_enabled pg_catalog.bool NOT NULL,
+    rls_was_forced  pg_catalog.bool NOT NULL,
+    enabled_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE softdelete.registry IS
+    'The soft-deletable tables, their stamp column, and the row-level security state each had before softdelete.enable()';
+SELECT pg_catalog.pg_extension_config_dump('softdelete.registry', '');
+REVOKE ALL ON softdelete.registry FROM PUBLIC;
+GRANT SELECT ON softdelete.registry TO PUBLIC;
+
+CREATE VIEW softdelete.tables AS
+    SELECT n.nspname AS schema_name,
+           c.relname AS table_name,
+           r.tbl AS tbl,
+           r.column_name,
+           c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
+           (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord)
+              FROM pg_catalog.pg_index i
+              CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+              JOIN pg_catalog.pg_attribute a
+                ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+               AND a.attnum OPERATOR(pg_catalog.=) k.attnum
+             WHERE i.indrelid OPERATOR(pg_catalog.=) r.tbl
+               AND i.indisprimary) AS primary_key,
+           r.rls_was_enabled,
+           r.rls_was_forced,
+           r.enabled_at
+      FROM softdelete.registry r
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
+COMMENT ON VIEW softdelete.tables IS
+    'Each soft-deletable table, its stamp column, its primary key, and what disable() will put back';
+GRANT SELECT ON softdelete.tables TO PUBLIC;
+
+/* Triggers that enable() installs; not for calling by hand */
+-- No SET search_path here: it would cost a GUC save and restore for every
+-- deleted row, and the trigger runs no SQL of its own (the stamping it
+-- hands on pins search_path itself).
+CREATE FUNCTION softdelete.before_delete_trigger() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_before_delete';
+COMMENT ON FUNCTION softdelete.before_delete_trigger() IS
+    'BEFORE DELETE row trigger: collects live rows to be stamped and keeps the executor from removing them';
+CREATE FUNCTION softdelete.after_delete_trigger() RETURNS trigger
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_after_delete';
+COMMENT ON FUNCTION softdelete.after_delete_trigger() IS
+    'AFTER DELETE statement trigger: stamps the rows the statement collected, one UPDATE per table';
+CREATE FUNCTION softdelete.truncate_trigger() RETURNS trigger
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_before_truncate';
+COMMENT ON FUNCTION softdelete.truncate_trigger() IS
+    'BEFORE TRUNCATE trigger: refuses TRUNCATE on a soft-deletable table';
+REVOKE ALL ON FUNCTION softdelete.before_delete_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION softdelete.after_delete_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION softdelete.truncate_trigger() FROM PUBLIC;
+
+/* The interface */
+CREATE FUNCTION softdelete.enable(tbl pg_catalog.regclass,
+                                  column_name pg_catalog.name DEFAULT 'deleted_at')
+    RETURNS void
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_enable';
+COMMENT ON FUNCTION softdelete.enable(pg_catalog.regclass, pg_catalog.name) IS
+    'Makes a table soft-deletable: adds the timestamptz column if missing, installs the triggers and the row-level security filter, records the table. Idempotent.';
+
+CREATE FUNCTION softdelete.disable(tbl pg_catalog.regclass)
+    RETURNS void
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_disable';
+COMMENT ON FUNCTION softdelete.disable(pg_catalog.regclass) IS
+    'Removes what enable() installed and puts back the table''s row-level security state; keeps the column and every row';
+
+CREATE FUNCTION softdelete.soft_delete(tbl pg_catalog.regclass, key anyelement)
+    RETURNS pg_catalog.int8
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_soft_delete';
+COMMENT ON FUNCTION softdelete.soft_delete(pg_catalog.regclass, anyelement) IS
+    'Soft-deletes the row whose primary key is key (ROW(...) for a composite key), exactly as DELETE would; returns the rows stamped';
+
+CREATE FUNCTION softdelete.restore(tbl pg_catalog.regclass, key anyelement)
+    RETURNS pg_catalog.int8
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_restore';
+COMMENT ON FUNCTION softdelete.restore(pg_catalog.regclass, anyelement) IS
+    'Brings the row whose primary key is key back from the trash; returns the rows restored';
+
+CREATE FUNCTION softdelete.trash(tbl anyelement)
+    RETURNS SETOF anyelement
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_trash';
+COMMENT ON FUNCTION softdelete.trash(anyelement) IS
+    'The trashed rows of a table, named by its row type: softdelete.trash(NULL::orders)';
+
+CREATE FUNCTION softdelete.with_trash(tbl anyelement)
+    RETURNS SETOF anyelement
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_with_trash';
+COMMENT ON FUNCTION softdelete.with_trash(anyelement) IS
+    'Every row of a table, live and trashed, named by its row type: softdelete.with_trash(NULL::orders)';
+
+CREATE FUNCTION softdelete.purge(tbl pg_catalog.regclass,
+                                 older_than pg_catalog.interval DEFAULT '0')
+    RETURNS pg_catalog.int8
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_purge';
+COMMENT ON FUNCTION softdelete.purge(pg_catalog.regclass, pg_catalog.interval) IS
+    'Permanently removes the rows trashed at least older_than ago; returns the rows removed';
+
+CREATE FUNCTION softdelete.hard_delete(tbl pg_catalog.regclass, key anyelement)
+    RETURNS pg_catalog.int8
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_hard_delete';
+COMMENT ON FUNCTION softdelete.hard_delete(pg_catalog.regclass, anyelement) IS
+    'Permanently removes the row whose primary key is key, live or trashed; returns the rows removed';

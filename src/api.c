@@ -1,0 +1,526 @@
+/*-------------------------------------------------------------------------
+ *
+ * api.c
+ *	  The SQL-callable functions: enable, disable, soft_delete, restore,
+ *	  trash, with_trash, purge, hard_delete.
+ *
+ * Each checks its arguments and the caller's privileges before it
+ * touches anything, so that bad input changes nothing.  soft_delete runs
+ * an ordinary DELETE as the caller, so the caller's privileges and
+ * row-level security policies decide exactly as they would for DELETE;
+ * everything else works as the table's owner past the soft-delete filter
+ * (privileges.c), after checking that the caller owns the table or is a
+ * member of softdelete_admin.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "softdelete.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(softdelete_enable);
+PG_FUNCTION_INFO_V1(softdelete_disable);
+PG_FUNCTION_INFO_V1(softdelete_soft_delete);
+PG_FUNCTION_INFO_V1(softdelete_restore);
+PG_FUNCTION_INFO_V1(softdelete_trash);
+PG_FUNCTION_INFO_V1(softdelete_with_trash);
+PG_FUNCTION_INFO_V1(softdelete_purge);
+PG_FUNCTION_INFO_V1(softdelete_hard_delete);
+
+/*
+ * require_arg raises null_value_not_allowed for a NULL argument.
+ */
+static void
+require_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
+			const char *funcname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" of softdelete.%s() must not be NULL",
+						argname, funcname)));
+}
+
+/*
+ * table_arg returns the OID of a regclass argument, checking that the
+ * relation exists and can be soft-deletable.
+ */
+static Oid
+table_arg(FunctionCallInfo fcinfo, int argno, const char *funcname,
+		  const char *action)
+{
+	Oid			relid;
+
+	require_arg(fcinfo, argno, "tbl", funcname);
+	relid = PG_GETARG_OID(argno);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	softdelete_check_table_kind(relid, action);
+	return relid;
+}
+
+/*
+ * require_soft_deletable returns the registry's view of relid, or raises
+ * object_not_in_prerequisite_state if it is not soft-deletable.
+ */
+static const SoftDeleteTable *
+require_soft_deletable(Oid relid)
+{
+	const SoftDeleteTable *table = softdelete_lookup(relid);
+
+	if (!OidIsValid(table->root))
+	{
+		char	   *relname = get_rel_name(relid);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not soft-deletable", relname),
+				 errhint("Call softdelete.enable('%s') first.",
+						 softdelete_qualified_name(relid))));
+	}
+	return table;
+}
+
+/*
+ * enable(tbl regclass, column_name name) makes tbl soft-deletable.
+ * Calling it again with the same column does nothing.
+ */
+Datum
+softdelete_enable(PG_FUNCTION_ARGS)
+{
+	Oid			relid = table_arg(fcinfo, 0, "enable", "enable soft delete on");
+	char	   *column;
+	char	   *relname;
+	AttrNumber	attnum;
+	RegistryRow row;
+
+	require_arg(fcinfo, 1, "column_name", "enable");
+	column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+	softdelete_check_may_manage(relid, "enable soft delete on");
+	LockRelationOid(relid, AccessExclusiveLock);
+	relname = get_rel_name(relid);
+
+	if (get_rel_relispartition(relid))
+	{
+		const SoftDeleteTable *table = softdelete_lookup(relid);
+
+		if (OidIsValid(table->root) && table->root != relid)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table \"%s\" is a partition of soft-deletable table \"%s\"",
+							relname, get_rel_name(table->root)),
+					 errdetail("A partition follows the settings of its partitioned table.")));
+	}
+
+	row = softdelete_registry_read(relid);
+	if (row.found)
+	{
+		if (strcmp(NameStr(row.column_name), column) == 0)
+			PG_RETURN_VOID();
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is already soft-deletable with column \"%s\"",
+						relname, NameStr(row.column_name)),
+				 errhint("Call softdelete.disable('%s') first to change the column.",
+						 softdelete_qualified_name(relid))));
+	}
+
+	attnum = get_attnum(relid, column);
+	if (attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+				 errmsg("column name \"%s\" conflicts with a system column name",
+						column)));
+	if (attnum > 0)
+	{
+		Oid			atttype = get_atttype(relid, attnum);
+		HeapTuple	atttup;
+		bool		notnull;
+
+		if (atttype != TIMESTAMPTZOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of table \"%s\" is of type %s",
+							column, relname, format_type_be(atttype)),
+					 errdetail("The soft-delete column must be of type timestamp with time zone."),
+					 errhint("Name another column, as in softdelete.enable('%s', 'deleted_at'), and it will be added if missing.",
+							 softdelete_qualified_name(relid))));
+		atttup = SearchSysCacheAttNum(relid, attnum);
+		if (!HeapTupleIsValid(atttup))
+			elog(ERROR, "cache lookup failed for attribute %d of relation %u",
+				 attnum, relid);
+		notnull = ((Form_pg_attribute) GETSTRUCT(atttup))->attnotnull;
+		ReleaseSysCache(atttup);
+		if (notnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+					 errmsg("column \"%s\" of table \"%s\" is NOT NULL", column, relname),
+					 errdetail("Live rows have NULL in the soft-delete column."),
+					 errhint("Drop the NOT NULL constraint first.")));
+	}
+
+	softdelete_install(relid, column);
+	CacheInvalidateRelcacheByRelid(relid);
+	PG_RETURN_VOID();
+}
+
+/*
+ * disable(tbl regclass) removes what enable installed; the column and
+ * every row stay.  On a table that is not soft-deletable it does nothing.
+ */
+Datum
+softdelete_disable(PG_FUNCTION_ARGS)
+{
+	Oid			relid = table_arg(fcinfo, 0, "disable", "disable soft delete on");
+	RegistryRow row;
+
+	softdelete_check_may_manage(relid, "disable soft delete on");
+	LockRelationOid(relid, AccessExclusiveLock);
+	row = softdelete_registry_read(relid);
+	if (!row.found)
+	{
+		ereport(NOTICE,
+				(errmsg("table \"%s\" is not soft-deletable, skipping",
+						get_rel_name(relid))));
+		PG_RETURN_VOID();
+	}
+	softdelete_uninstall(relid, &row);
+	CacheInvalidateRelcacheByRelid(relid);
+	PG_RETURN_VOID();
+}
+
+/*
+ * key_arg checks the key argument and returns the condition on the
+ * primary key, with its parameters.
+ */
+static char *
+key_arg(FunctionCallInfo fcinfo, Oid relid, const char *funcname,
+		int *nparams, Oid **types, Datum **values)
+{
+	Oid			keytype;
+
+	require_arg(fcinfo, 1, "key", funcname);
+	keytype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	if (!OidIsValid(keytype))
+		elog(ERROR, "could not determine the type of the key argument");
+	return softdelete_key_condition(relid, keytype, PG_GETARG_DATUM(1),
+									nparams, types, values);
+}
+
+/*
+ * soft_delete(tbl regclass, key anyelement) soft-deletes the row whose
+ * primary key is key, exactly as DELETE ... WHERE pk = key run by the
+ * caller would, and returns the number of rows stamped.
+ */
+Datum
+softdelete_soft_delete(PG_FUNCTION_ARGS)
+{
+	Oid			relid = table_arg(fcinfo, 0, "soft_delete", "soft-delete rows of");
+	char	   *cond;
+	int			nparams;
+	Oid		   *types;
+	Datum	   *values;
+	StringInfoData sql;
+	uint64		before;
+	int			ret;
+
+	require_soft_deletable(relid);
+	cond = key_arg(fcinfo, relid, "soft_delete", &nparams, &types, &values);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "DELETE FROM %s WHERE %s",
+					 softdelete_qualified_name(relid), cond);
+	before = softdelete_rows_stamped;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(sql.data, nparams, types, values, NULL, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	SPI_finish();
+	PG_RETURN_INT64((int64) (softdelete_rows_stamped - before));
+}
+
+/*
+ * restore(tbl regclass, key anyelement) brings the row back from the
+ * trash and returns the number of rows restored.
+ */
+Datum
+softdelete_restore(PG_FUNCTION_ARGS)
+{
+	Oid			relid = table_arg(fcinfo, 0, "restore", "restore rows of");
+	const SoftDeleteTable *table;
+	char	   *cond;
+	const char *column;
+	int			nparams;
+	Oid		   *types;
+	Datum	   *values;
+	StringInfoData sql;
+	SoftDeleteIdentity saved;
+	uint64		restored;
+	int			ret;
+
+	softdelete_check_may_manage(relid, "restore rows of");
+	table = require_soft_deletable(relid);
+	column = quote_identifier(NameStr(table->column_name));
+	cond = key_arg(fcinfo, relid, "restore", &nparams, &types, &values);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s SET %s = NULL WHERE %s AND %s IS NOT NULL",
+					 softdelete_qualified_name(relid), column, cond, column);
+	softdelete_become_owner(relid, &saved);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(sql.data, nparams, types, values, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	restored = SPI_processed;
+	SPI_finish();
+	softdelete_restore_identity(&saved);
+	PG_RETURN_INT64((int64) restored);
+}
+
+/*
+ * read_rows is trash() and with_trash(): every row of the table named by
+ * the argument's row type, trashed ones only or all, read as the table's
+ * owner past the soft-delete filter.
+ */
+static Datum
+read_rows(FunctionCallInfo fcinfo, bool trashed_only)
+{
+	const char *funcname = trashed_only ? "trash" : "with_trash";
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	Oid			relid = OidIsValid(argtype) ? get_typ_typrelid(argtype) : InvalidOid;
+	const SoftDeleteTable *table;
+	StringInfoData sql;
+	SoftDeleteIdentity saved;
+	Portal		portal;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("argument of softdelete.%s() must be a row of a table, not type %s",
+						funcname, OidIsValid(argtype) ? format_type_be(argtype) : "unknown"),
+				 errhint("Name the table through its row type, as in softdelete.%s(NULL::orders).",
+						 funcname)));
+	softdelete_check_table_kind(relid, trashed_only ? "read the trash of" :
+								"read the trash of");
+	softdelete_check_may_manage(relid, "read the trash of");
+	table = require_soft_deletable(relid);
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT t FROM %s AS t", softdelete_qualified_name(relid));
+	if (trashed_only)
+		appendStringInfo(&sql, " WHERE t.%s IS NOT NULL",
+						 quote_identifier(NameStr(table->column_name)));
+
+	softdelete_become_owner(relid, &saved);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
+									   true, 0);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i],
+										  SPI_tuptable->tupdesc, 1, &isnull);
+			HeapTupleHeader th;
+			HeapTupleData tuple;
+
+			if (isnull)
+				continue;
+			th = DatumGetHeapTupleHeader(d);
+			tuple.t_len = HeapTupleHeaderGetDatumLength(th);
+			ItemPointerSetInvalid(&tuple.t_self);
+			tuple.t_tableOid = relid;
+			tuple.t_data = th;
+			tuplestore_puttuple(rsinfo->setResult, &tuple);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	softdelete_restore_identity(&saved);
+	return (Datum) 0;
+}
+
+/*
+ * trash(NULL::tbl) returns the trashed rows of tbl.
+ */
+Datum
+softdelete_trash(PG_FUNCTION_ARGS)
+{
+	return read_rows(fcinfo, true);
+}
+
+/*
+ * with_trash(NULL::tbl) returns every row of tbl, live and trashed.
+ */
+Datum
+softdelete_with_trash(PG_FUNCTION_ARGS)
+{
+	return read_rows(fcinfo, false);
+}
+
+/*
+ * run_delete_with_bypass executes a DELETE while the bypass just pushed
+ * is in force, pops the bypass whatever happens, and returns the number
+ * of rows removed.  The caller is connected to SPI.
+ */
+static uint64
+run_delete_with_bypass(const char *sql, int nparams, Oid *types, Datum *values)
+{
+	int			ret;
+
+	PG_TRY();
+	{
+		ret = SPI_execute_with_args(sql, nparams, types, values, NULL, false, 0);
+	}
+	PG_CATCH();
+	{
+		softdelete_bypass_pop();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	softdelete_bypass_pop();
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	return SPI_processed;
+}
+
+/*
+ * purge(tbl regclass, older_than interval) permanently removes the rows
+ * of tbl that were trashed at least older_than ago, and returns how many.
+ */
+Datum
+softdelete_purge(PG_FUNCTION_ARGS)
+{
+	Oid			relid = table_arg(fcinfo, 0, "purge", "purge");
+	const SoftDeleteTable *table;
+	Interval   *older_than;
+	Interval	zero;
+	StringInfoData sql;
+	SoftDeleteIdentity saved;
+	Oid			types[1] = {INTERVALOID};
+	Datum		values[1];
+	uint64		removed = 0;
+	const char *column;
+
+	require_arg(fcinfo, 1, "older_than", "purge");
+	older_than = PG_GETARG_INTERVAL_P(1);
+	memset(&zero, 0, sizeof(zero));
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp,
+										  IntervalPGetDatum(older_than),
+										  IntervalPGetDatum(&zero))) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"older_than\" of softdelete.purge() must not be negative"),
+				 errhint("Use '0' to purge everything in the trash.")));
+	softdelete_check_may_manage(relid, "purge");
+	table = require_soft_deletable(relid);
+	column = quote_identifier(NameStr(table->column_name));
+	values[0] = IntervalPGetDatum(older_than);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "DELETE FROM %s WHERE %s IS NOT NULL AND %s OPERATOR(pg_catalog.<=)"
+					 " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
+					 softdelete_qualified_name(relid), column, column);
+
+	softdelete_become_owner(relid, &saved);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	softdelete_bypass_push_trashed(table->root);
+	removed = run_delete_with_bypass(sql.data, 1, types, values);
+	SPI_finish();
+	softdelete_restore_identity(&saved);
+	PG_RETURN_INT64((int64) removed);
+}
+
+/*
+ * hard_delete(tbl regclass, key anyelement) permanently removes the row
+ * whose primary key is key, live or trashed, and returns how many rows
+ * were removed.
+ */
+Datum
+softdelete_hard_delete(PG_FUNCTION_ARGS)
+{
+	Oid			relid = table_arg(fcinfo, 0, "hard_delete", "hard-delete rows of");
+	char	   *cond;
+	int			nparams;
+	Oid		   *types;
+	Datum	   *values;
+	StringInfoData sql;
+	SoftDeleteIdentity saved;
+	List	   *reltids = NIL;
+	uint64		removed = 0;
+	uint64		i;
+	int			ret;
+
+	softdelete_check_may_manage(relid, "hard-delete rows of");
+	require_soft_deletable(relid);
+	cond = key_arg(fcinfo, relid, "hard_delete", &nparams, &types, &values);
+
+	softdelete_become_owner(relid, &saved);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* lock the rows and note exactly which ones may go */
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT tableoid, ctid FROM %s WHERE %s FOR UPDATE",
+					 softdelete_qualified_name(relid), cond);
+	ret = SPI_execute_with_args(sql.data, nparams, types, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		BypassRow  *row;
+		MemoryContext old;
+
+		old = MemoryContextSwitchTo(TopTransactionContext);
+		row = palloc(sizeof(BypassRow));
+		row->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 1, &isnull));
+		row->tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 2, &isnull));
+		reltids = lappend(reltids, row);
+		MemoryContextSwitchTo(old);
+	}
+
+	if (reltids != NIL)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "DELETE FROM %s WHERE %s",
+						 softdelete_qualified_name(relid), cond);
+		softdelete_bypass_push_rows(reltids);
+		removed = run_delete_with_bypass(sql.data, nparams, types, values);
+	}
+	SPI_finish();
+	softdelete_restore_identity(&saved);
+	PG_RETURN_INT64((int64) removed);
+}

@@ -1,0 +1,158 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply.c
+ *	  Stamp a set of rows of one relation, as one UPDATE, as the table's
+ *	  owner and past the soft-delete filter.
+ *
+ * One prepared plan per relation is kept for the life of the backend and
+ * dropped when the relcache says the relation changed (a rename, a new
+ * owner, disable()).  The stamp is the transaction's start time, so every
+ * row soft-deleted in one transaction carries the same deleted_at.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "softdelete.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+/* Rows stamped by this backend so far; callers measure differences */
+uint64		softdelete_rows_stamped = 0;
+
+typedef struct StampPlan
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	SPIPlanPtr	plan;
+} StampPlan;
+
+static HTAB *stamp_plans = NULL;
+
+/*
+ * stamp_plan_for returns the kept plan that stamps rows of relid by TID;
+ * the caller is connected to SPI as the table's owner.
+ */
+static SPIPlanPtr
+stamp_plan_for(Oid relid)
+{
+	StampPlan  *entry;
+	bool		found;
+	const SoftDeleteTable *table;
+	StringInfoData sql;
+	Oid			argtypes[2] = {TIDARRAYOID, TIMESTAMPTZOID};
+	const char *column;
+	SPIPlanPtr	plan;
+
+	if (stamp_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(StampPlan);
+		ctl.hcxt = CacheMemoryContext;
+		stamp_plans = hash_create("softdelete stamp plans", 64, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(stamp_plans, &relid, HASH_FIND, &found);
+	if (entry != NULL && entry->valid)
+		return entry->plan;
+
+	table = softdelete_lookup(relid);
+	if (!OidIsValid(table->root))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not soft-deletable", get_rel_name(relid))));
+	column = quote_identifier(NameStr(table->column_name));
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "UPDATE ONLY %s SET %s = $2"
+					 " WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %s IS NULL",
+					 softdelete_qualified_name(relid), column, column);
+	plan = SPI_prepare(sql.data, 2, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	pfree(sql.data);
+
+	entry = hash_search(stamp_plans, &relid, HASH_ENTER, &found);
+	if (found && entry->plan != NULL)
+		SPI_freeplan(entry->plan);
+	entry->plan = plan;
+	entry->valid = true;
+	return plan;
+}
+
+/*
+ * softdelete_stamp sets the stamp column of the given rows of relid to
+ * the transaction's start time, skipping rows already stamped.  It runs
+ * as the table's owner without forced row-level security: the caller's
+ * DELETE already decided which rows it may delete, and the caller's
+ * SELECT policies would otherwise refuse the stamped row.
+ */
+void
+softdelete_stamp(Oid relid, ItemPointer tids, int ntids)
+{
+	SoftDeleteIdentity saved;
+	Datum	   *elems;
+	Datum		values[2];
+	ArrayType  *array;
+	SPIPlanPtr	plan;
+	int			ret;
+	int			i;
+
+	if (ntids <= 0)
+		return;
+
+	elems = palloc_extended(sizeof(Datum) * ntids, MCXT_ALLOC_HUGE);
+	for (i = 0; i < ntids; i++)
+		elems[i] = PointerGetDatum(&tids[i]);
+	array = construct_array(elems, ntids, TIDOID, sizeof(ItemPointerData),
+							false, TYPALIGN_SHORT);
+	values[0] = PointerGetDatum(array);
+	values[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+
+	softdelete_become_owner(relid, &saved);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = stamp_plan_for(relid);
+	ret = SPI_execute_plan(plan, values, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	softdelete_rows_stamped += SPI_processed;
+	SPI_finish();
+	softdelete_restore_identity(&saved);
+
+	pfree(array);
+	pfree(elems);
+}
+
+/*
+ * softdelete_apply_invalidate is the relcache callback: a changed
+ * relation's plan is marked stale and rebuilt at its next use.
+ */
+void
+softdelete_apply_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	StampPlan  *entry;
+
+	(void) arg;
+
+	if (stamp_plans == NULL)
+		return;
+	hash_seq_init(&status, stamp_plans);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (!OidIsValid(relid) || entry->relid == relid)
+			entry->valid = false;
+	}
+}

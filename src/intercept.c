@@ -1,0 +1,422 @@
+/*-------------------------------------------------------------------------
+ *
+ * intercept.c
+ *	  The DELETE triggers: collect the rows a DELETE hits, hand the set on
+ *	  to be stamped once per table, and refuse TRUNCATE.
+ *
+ * A BEFORE DELETE row trigger remembers the row's TID and returns NULL,
+ * so the executor removes nothing; an AFTER DELETE statement trigger then
+ * stamps everything collected with one UPDATE per table (apply.c).
+ * Collected rows wait in a per-transaction list tagged with the
+ * subtransaction that collected them, so that a statement rolled back to
+ * a savepoint leaves nothing behind to be stamped later.
+ *
+ * purge() and hard_delete() must remove rows for real without going
+ * through the soft-delete path; they push a narrow bypass (trashed rows
+ * of one table, or an exact set of rows) for the duration of their own
+ * statement.  The bypass never lets a live row through unless its exact
+ * TID was named.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "softdelete.h"
+
+#include "access/htup_details.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(softdelete_before_delete);
+PG_FUNCTION_INFO_V1(softdelete_after_delete);
+PG_FUNCTION_INFO_V1(softdelete_before_truncate);
+
+/* Rows collected, in chunks of one relation and one subtransaction */
+typedef struct PendingChunk
+{
+	Oid			relid;
+	SubTransactionId subid;
+	int			ntids;
+	int			maxtids;
+	ItemPointerData *tids;
+} PendingChunk;
+
+static MemoryContext pending_context = NULL;
+static List *pending = NIL;
+
+/* One active bypass: rows that really may be deleted now */
+typedef struct Bypass
+{
+	Oid			trashed_root;	/* trashed rows of this registered table */
+	List	   *reltids;		/* or exactly these: pairs (relid, tid) */
+} Bypass;
+
+static List *bypass_stack = NIL;
+
+/* Per-statement cache in the row trigger's fn_extra */
+typedef struct RowTriggerCache
+{
+	Oid			relid;
+	Oid			root;
+	AttrNumber	attnum;
+} RowTriggerCache;
+
+/*
+ * softdelete_collect remembers one row to be stamped at the end of the
+ * statement.
+ */
+void
+softdelete_collect(Oid relid, ItemPointer tid)
+{
+	PendingChunk *chunk = NULL;
+	SubTransactionId subid = GetCurrentSubTransactionId();
+	MemoryContext old;
+
+	if (pending_context == NULL)
+		pending_context = AllocSetContextCreate(TopTransactionContext,
+												"softdelete pending rows",
+												ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(pending_context);
+
+	if (pending != NIL)
+	{
+		chunk = (PendingChunk *) llast(pending);
+		if (chunk->relid != relid || chunk->subid != subid)
+			chunk = NULL;
+	}
+	if (chunk == NULL)
+	{
+		chunk = palloc(sizeof(PendingChunk));
+		chunk->relid = relid;
+		chunk->subid = subid;
+		chunk->ntids = 0;
+		chunk->maxtids = 64;
+		chunk->tids = palloc(sizeof(ItemPointerData) * chunk->maxtids);
+		pending = lappend(pending, chunk);
+	}
+	if (chunk->ntids == chunk->maxtids)
+	{
+		chunk->maxtids *= 2;
+		chunk->tids = repalloc_huge(chunk->tids,
+									sizeof(ItemPointerData) * chunk->maxtids);
+	}
+	chunk->tids[chunk->ntids++] = *tid;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * softdelete_flush_pending stamps every collected row, one UPDATE per
+ * relation.  Stamping can fire user triggers that delete more rows; those
+ * are collected anew and stamped by the next round.
+ */
+void
+softdelete_flush_pending(void)
+{
+	while (pending != NIL)
+	{
+		List	   *batch = pending;
+		ListCell   *lc;
+
+		pending = NIL;
+		foreach(lc, batch)
+		{
+			PendingChunk *chunk = (PendingChunk *) lfirst(lc);
+			ListCell   *lc2;
+			int			total = 0;
+			ItemPointerData *tids;
+
+			if (chunk->ntids == 0)
+				continue;
+
+			/* gather every chunk of this relation into one set */
+			for_each_cell(lc2, batch, lc)
+			{
+				PendingChunk *other = (PendingChunk *) lfirst(lc2);
+
+				if (other->relid == chunk->relid)
+					total += other->ntids;
+			}
+			tids = palloc_extended(sizeof(ItemPointerData) * total,
+								   MCXT_ALLOC_HUGE);
+			total = 0;
+			for_each_cell(lc2, batch, lc)
+			{
+				PendingChunk *other = (PendingChunk *) lfirst(lc2);
+
+				if (other->relid != chunk->relid)
+					continue;
+				memcpy(tids + total, other->tids,
+					   sizeof(ItemPointerData) * other->ntids);
+				total += other->ntids;
+				other->ntids = 0;
+			}
+			softdelete_stamp(chunk->relid, tids, total);
+			pfree(tids);
+		}
+	}
+}
+
+/*
+ * softdelete_pending_xact_callback forgets everything at transaction end.
+ * The memory itself belongs to TopTransactionContext.
+ */
+void
+softdelete_pending_xact_callback(XactEvent event, void *arg)
+{
+	(void) arg;
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			pending = NIL;
+			pending_context = NULL;
+			bypass_stack = NIL;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * softdelete_pending_subxact_callback drops the rows collected by an
+ * aborted subtransaction, and hands those of a committed one to its
+ * parent.
+ */
+void
+softdelete_pending_subxact_callback(SubXactEvent event,
+									SubTransactionId mySubid,
+									SubTransactionId parentSubid,
+									void *arg)
+{
+	ListCell   *lc;
+
+	(void) arg;
+
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach(lc, pending)
+		{
+			PendingChunk *chunk = (PendingChunk *) lfirst(lc);
+
+			if (chunk->subid == mySubid)
+				pending = foreach_delete_current(pending, lc);
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, pending)
+		{
+			PendingChunk *chunk = (PendingChunk *) lfirst(lc);
+
+			if (chunk->subid == mySubid)
+				chunk->subid = parentSubid;
+		}
+	}
+}
+
+/*
+ * softdelete_bypass_push_trashed lets trashed rows of the registered
+ * table root (and its partitions) be removed for real, until the
+ * matching pop.
+ */
+void
+softdelete_bypass_push_trashed(Oid root)
+{
+	Bypass	   *b;
+
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	b = palloc0(sizeof(Bypass));
+	b->trashed_root = root;
+	bypass_stack = lcons(b, bypass_stack);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * softdelete_bypass_push_rows lets exactly the given rows be removed for
+ * real.  reltids is a list of BypassRow, allocated by the caller in
+ * TopTransactionContext.
+ */
+void
+softdelete_bypass_push_rows(List *reltids)
+{
+	Bypass	   *b;
+
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	b = palloc0(sizeof(Bypass));
+	b->trashed_root = InvalidOid;
+	b->reltids = reltids;
+	bypass_stack = lcons(b, bypass_stack);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * softdelete_bypass_pop ends the innermost bypass.
+ */
+void
+softdelete_bypass_pop(void)
+{
+	if (bypass_stack != NIL)
+		bypass_stack = list_delete_first(bypass_stack);
+}
+
+/*
+ * softdelete_bypass_allows says whether the innermost bypass lets this
+ * row be removed for real.
+ */
+bool
+softdelete_bypass_allows(Oid relid, Oid root, ItemPointer tid, bool trashed)
+{
+	Bypass	   *b;
+	ListCell   *lc;
+
+	if (bypass_stack == NIL)
+		return false;
+	b = (Bypass *) linitial(bypass_stack);
+	if (OidIsValid(b->trashed_root))
+		return trashed && b->trashed_root == root;
+	foreach(lc, b->reltids)
+	{
+		BypassRow  *row = (BypassRow *) lfirst(lc);
+
+		if (row->relid == relid && ItemPointerEquals(&row->tid, tid))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * softdelete_before_delete is the BEFORE DELETE FOR EACH ROW trigger.
+ * A live row is collected to be stamped and skipped; a row already in
+ * the trash is skipped untouched; a row a bypass names is let through.
+ */
+Datum
+softdelete_before_delete(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	RowTriggerCache *cache;
+	Relation	rel;
+	HeapTuple	tuple;
+	ItemPointerData tid;
+	bool		isnull;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"softdelete_before_delete")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE DELETE FOR EACH ROW",
+						"softdelete_before_delete")));
+
+	rel = trigdata->tg_relation;
+	tuple = trigdata->tg_trigtuple;
+
+	cache = (RowTriggerCache *) fcinfo->flinfo->fn_extra;
+	if (cache == NULL || cache->relid != RelationGetRelid(rel))
+	{
+		const SoftDeleteTable *entry = softdelete_lookup(RelationGetRelid(rel));
+
+		if (!OidIsValid(entry->root))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table \"%s\" has trigger \"%s\" but is not soft-deletable",
+							RelationGetRelationName(rel), trigdata->tg_trigger->tgname),
+					 errdetail("The row was not deleted."),
+					 errhint("Call softdelete.enable() on the table, or drop the trigger.")));
+		if (entry->attnum <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of soft-deletable table \"%s\" does not exist",
+							NameStr(entry->column_name),
+							RelationGetRelationName(rel)),
+					 errdetail("The row was not deleted.")));
+		if (cache == NULL)
+			cache = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+									   sizeof(RowTriggerCache));
+		cache->relid = entry->relid;
+		cache->root = entry->root;
+		cache->attnum = entry->attnum;
+		fcinfo->flinfo->fn_extra = cache;
+	}
+
+	tid = trigdata->tg_trigslot->tts_tid;
+	(void) heap_getattr(tuple, cache->attnum, RelationGetDescr(rel), &isnull);
+
+	if (bypass_stack != NIL &&
+		softdelete_bypass_allows(cache->relid, cache->root, &tid, !isnull))
+		return PointerGetDatum(tuple);
+
+	if (isnull)
+		softdelete_collect(cache->relid, &tid);
+
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * softdelete_after_delete is the AFTER DELETE FOR EACH STATEMENT trigger:
+ * it stamps what the statement's row triggers collected.
+ */
+Datum
+softdelete_after_delete(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"softdelete_after_delete")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired AFTER DELETE FOR EACH STATEMENT",
+						"softdelete_after_delete")));
+
+	softdelete_flush_pending();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * softdelete_before_truncate is the BEFORE TRUNCATE trigger: TRUNCATE
+ * would remove live and trashed rows alike, so it is refused.
+ */
+Datum
+softdelete_before_truncate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *relname;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"softdelete_before_truncate")));
+	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE TRUNCATE",
+						"softdelete_before_truncate")));
+
+	relname = quote_identifier(RelationGetRelationName(trigdata->tg_relation));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot truncate soft-deletable table \"%s\"",
+					RelationGetRelationName(trigdata->tg_relation)),
+			 errdetail("TRUNCATE would permanently remove live and trashed rows alike."),
+			 errhint("Use DELETE to move rows to the trash and softdelete.purge('%s') to empty it, or call softdelete.disable('%s') first.",
+					 relname, relname)));
+	PG_RETURN_NULL();
+}

@@ -1,0 +1,209 @@
+/*-------------------------------------------------------------------------
+ *
+ * keys.c
+ *	  Turn the key argument of soft_delete, restore and hard_delete into a
+ *	  condition on the table's primary key.
+ *
+ * A single-column key is a value of the key's type, of a type that
+ * converts to it implicitly (an int for a bigint key), or a string that
+ * the key type's input function reads (a uuid written as a literal).  A
+ * composite key is a row constructor, ROW(a, b), its fields in the order
+ * of the primary key's columns, each following the same rule.  Anything
+ * else is refused with datatype_mismatch before any row is touched:
+ * nothing is ever rounded or truncated into a different key.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "softdelete.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "parser/parse_coerce.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+/*
+ * key_type_fits says whether a value of type given can stand for a key
+ * column of type wanted.
+ */
+static bool
+key_type_fits(Oid given, Oid wanted)
+{
+	if (given == wanted)
+		return true;
+	if (can_coerce_type(1, &given, &wanted, COERCION_IMPLICIT))
+		return true;
+	return given == UNKNOWNOID || TypeCategory(given) == TYPCATEGORY_STRING;
+}
+
+/*
+ * describe_key returns "(a, b) of type integer, text" for messages.
+ */
+static char *
+describe_key(Oid relid, int nkeys, AttrNumber *attnums, Oid *types)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '(');
+	for (i = 0; i < nkeys; i++)
+		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "",
+						 quote_identifier(get_attname(relid, attnums[i], false)));
+	appendStringInfoString(&buf, ") of type ");
+	for (i = 0; i < nkeys; i++)
+		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", format_type_be(types[i]));
+	return buf.data;
+}
+
+/*
+ * softdelete_key_condition returns SQL text matching the primary key of
+ * relid to the parameters $1..$n, and fills in those parameters from
+ * key (of type keytype).  Raises an error, changing nothing, when the
+ * table has no primary key or the key does not fit it.
+ */
+char *
+softdelete_key_condition(Oid relid, Oid keytype, Datum key,
+						 int *nparams, Oid **paramtypes, Datum **params)
+{
+	Relation	rel;
+	Oid			pkindex;
+	HeapTuple	indtup;
+	Form_pg_index index;
+	int			nkeys;
+	AttrNumber *attnums;
+	Oid		   *pktypes;
+	StringInfoData sql;
+	int			i;
+
+	rel = table_open(relid, AccessShareLock);
+	pkindex = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(pkindex))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" has no primary key", RelationGetRelationName(rel)),
+				 errdetail("A row can be named by its key only in a table with a primary key."),
+				 errhint("Add a primary key, or use DELETE ... WHERE to soft-delete rows.")));
+	indtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pkindex));
+	if (!HeapTupleIsValid(indtup))
+		elog(ERROR, "cache lookup failed for index %u", pkindex);
+	index = (Form_pg_index) GETSTRUCT(indtup);
+	nkeys = index->indnkeyatts;
+	attnums = palloc(sizeof(AttrNumber) * nkeys);
+	pktypes = palloc(sizeof(Oid) * nkeys);
+	for (i = 0; i < nkeys; i++)
+	{
+		attnums[i] = index->indkey.values[i];
+		pktypes[i] = TupleDescAttr(RelationGetDescr(rel), attnums[i] - 1)->atttypid;
+	}
+	ReleaseSysCache(indtup);
+	table_close(rel, AccessShareLock);
+
+	*nparams = nkeys;
+	*paramtypes = palloc(sizeof(Oid) * nkeys);
+	*params = palloc(sizeof(Datum) * nkeys);
+
+	if (nkeys == 1 && !type_is_rowtype(keytype))
+	{
+		if (!key_type_fits(keytype, pktypes[0]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("key of type %s does not match the primary key of table \"%s\"",
+							format_type_be(keytype), get_rel_name(relid)),
+					 errdetail("The primary key is %s.",
+							   describe_key(relid, nkeys, attnums, pktypes)),
+					 errhint("Pass a value of type %s.", format_type_be(pktypes[0]))));
+		(*paramtypes)[0] = keytype == UNKNOWNOID ? TEXTOID : keytype;
+		(*params)[0] = key;
+	}
+	else
+	{
+		HeapTupleHeader th;
+		TupleDesc	desc;
+		HeapTupleData tuple;
+		Datum	   *values;
+		bool	   *nulls;
+		int			nfields = 0;
+		int			field;
+		bool		fits;
+
+		if (!type_is_rowtype(keytype))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("key of type %s does not match the primary key of table \"%s\"",
+							format_type_be(keytype), get_rel_name(relid)),
+					 errdetail("The primary key is %s.",
+							   describe_key(relid, nkeys, attnums, pktypes)),
+					 errhint("Pass a row constructor with one value for each key column, as in ROW(1, 2).")));
+
+		th = DatumGetHeapTupleHeader(key);
+		desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(th),
+									  HeapTupleHeaderGetTypMod(th));
+		tuple.t_len = HeapTupleHeaderGetDatumLength(th);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = th;
+		values = palloc(sizeof(Datum) * desc->natts);
+		nulls = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(&tuple, desc, values, nulls);
+
+		fits = true;
+		for (field = 0; field < desc->natts; field++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, field);
+
+			if (att->attisdropped)
+				continue;
+			if (nfields >= nkeys || !key_type_fits(att->atttypid, pktypes[nfields]))
+			{
+				fits = false;
+				break;
+			}
+			if (nulls[field])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("key of table \"%s\" must not contain NULL",
+								get_rel_name(relid)),
+						 errdetail("Field %d of the key is NULL.", nfields + 1)));
+			(*paramtypes)[nfields] = att->atttypid == UNKNOWNOID ? TEXTOID : att->atttypid;
+			(*params)[nfields] = datumCopy(values[field], att->attbyval, att->attlen);
+			nfields++;
+		}
+		if (!fits || nfields != nkeys)
+		{
+			char	   *given = format_type_be(keytype);
+
+			ReleaseTupleDesc(desc);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("key of type %s does not match the primary key of table \"%s\"",
+							given, get_rel_name(relid)),
+					 errdetail("The primary key is %s.",
+							   describe_key(relid, nkeys, attnums, pktypes)),
+					 errhint("Pass a row constructor with one value for each key column, in this order.")));
+		}
+		ReleaseTupleDesc(desc);
+	}
+
+	initStringInfo(&sql);
+	for (i = 0; i < nkeys; i++)
+	{
+		appendStringInfo(&sql, "%s%s OPERATOR(pg_catalog.=) ",
+						 i > 0 ? " AND " : "",
+						 quote_identifier(get_attname(relid, attnums[i], false)));
+		if ((*paramtypes)[i] == pktypes[i])
+			appendStringInfo(&sql, "$%d", i + 1);
+		else
+			appendStringInfo(&sql, "CAST($%d AS %s)", i + 1,
+							 format_type_be_qualified(pktypes[i]));
+	}
+	return sql.data;
+}

@@ -1,0 +1,199 @@
+/*-------------------------------------------------------------------------
+ *
+ * privileges.c
+ *	  Who may do what, which relations qualify, and identity switching.
+ *
+ * Reading the trash, restore, purge, hard delete, enable and disable are
+ * for the table's owner (or a member of the owning role) and members of
+ * softdelete_admin.  Work done on their behalf runs as the table's owner
+ * with SECURITY_NOFORCE_RLS, as core's referential-integrity triggers
+ * do, so that it sees past the soft-delete filter; DDL runs as the
+ * extension's owner.  Either way search_path is pinned to
+ * pg_catalog, pg_temp for the duration.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "softdelete.h"
+
+#include "access/htup_details.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+/*
+ * softdelete_qualified_name returns the relation's schema-qualified,
+ * quoted name, ready to be put into SQL text.
+ */
+char *
+softdelete_qualified_name(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname;
+
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/*
+ * softdelete_check_table_kind refuses relations that cannot be
+ * soft-deletable: anything but an ordinary or partitioned table, and
+ * system catalogs.  "action" names the call, for the message.
+ */
+void
+softdelete_check_table_kind(Oid relid, const char *action)
+{
+	HeapTuple	tup;
+	Form_pg_class form;
+	char		relkind;
+	char	   *relname;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	form = (Form_pg_class) GETSTRUCT(tup);
+	relkind = form->relkind;
+	relname = pstrdup(NameStr(form->relname));
+	ReleaseSysCache(tup);
+
+	if (IsCatalogRelationOid(relid) || IsCatalogNamespace(get_rel_namespace(relid)) ||
+		IsToastNamespace(get_rel_namespace(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot %s system catalog \"%s\"", action, relname),
+				 errdetail("Only user tables can be soft-deletable.")));
+
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+		return;
+
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("cannot %s \"%s\" because it is %s", action, relname,
+					relkind == RELKIND_VIEW ? "a view" :
+					relkind == RELKIND_MATVIEW ? "a materialized view" :
+					relkind == RELKIND_FOREIGN_TABLE ? "a foreign table" :
+					relkind == RELKIND_INDEX ||
+					relkind == RELKIND_PARTITIONED_INDEX ? "an index" :
+					relkind == RELKIND_SEQUENCE ? "a sequence" :
+					relkind == RELKIND_COMPOSITE_TYPE ? "a composite type" :
+					"not a table"),
+			 errdetail("Only ordinary and partitioned tables can be soft-deletable."),
+			 relkind == RELKIND_VIEW ?
+			 errhint("Enable the table the view reads from; deletes through an updatable view then become soft.") : 0));
+}
+
+/*
+ * softdelete_check_may_manage raises insufficient_privilege unless the
+ * current user owns relid (directly or through role membership) or has
+ * the privileges of softdelete_admin.
+ */
+void
+softdelete_check_may_manage(Oid relid, const char *action)
+{
+	Oid			userid = GetUserId();
+	Oid			admin = get_role_oid(SOFTDELETE_ADMIN_ROLE, true);
+
+	if (pg_class_ownercheck(relid, userid))
+		return;
+	if (OidIsValid(admin) && has_privs_of_role(userid, admin))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s table \"%s\"", action,
+					get_rel_name(relid)),
+			 errdetail("Only the table's owner and members of role \"%s\" may do this.",
+					   SOFTDELETE_ADMIN_ROLE),
+			 errhint("Ask the table's owner, or an administrator to grant you role \"%s\".",
+					 SOFTDELETE_ADMIN_ROLE)));
+}
+
+/*
+ * pin_search_path opens a GUC nest level with search_path set to
+ * pg_catalog, pg_temp; softdelete_restore_identity closes it.
+ */
+static int
+pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * softdelete_become_owner switches to relid's owner, with row-level
+ * security not forced on it, so that queries see every row as a
+ * referential-integrity trigger would.  Restore with
+ * softdelete_restore_identity; an error restores it anyway (transaction
+ * abort resets both the user id and the GUC nest level).
+ */
+void
+softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved)
+{
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&saved->saved_userid, &saved->saved_sec_context);
+	SetUserIdAndSecContext(owner, saved->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	saved->guc_nestlevel = pin_search_path();
+}
+
+/*
+ * softdelete_become_extension_owner switches to the role that installed
+ * the extension (a superuser), for the DDL that enable and disable run
+ * on a table whose owner or admin asked for it.
+ */
+void
+softdelete_become_extension_owner(SoftDeleteIdentity *saved)
+{
+	Oid			extoid = get_extension_oid("softdelete", false);
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(extoid));
+	if (HeapTupleIsValid(tup))
+	{
+		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+		ReleaseSysCache(tup);
+	}
+	else
+		owner = BOOTSTRAP_SUPERUSERID;
+
+	GetUserIdAndSecContext(&saved->saved_userid, &saved->saved_sec_context);
+	SetUserIdAndSecContext(owner, saved->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE);
+	saved->guc_nestlevel = pin_search_path();
+}
+
+/*
+ * softdelete_restore_identity undoes either switch.
+ */
+void
+softdelete_restore_identity(SoftDeleteIdentity *saved)
+{
+	AtEOXact_GUC(true, saved->guc_nestlevel);
+	SetUserIdAndSecContext(saved->saved_userid, saved->saved_sec_context);
+}

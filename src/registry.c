@@ -1,0 +1,239 @@
+/*-------------------------------------------------------------------------
+ *
+ * registry.c
+ *	  Which tables are soft-deletable: the rows of softdelete.registry,
+ *	  and a per-backend cache of them keyed by relation.
+ *
+ * The cache answers, for any relation a trigger fires on, which
+ * registered table it belongs to (itself, or a partitioned ancestor) and
+ * where its stamp column is.  Entries are dropped by the relcache
+ * callback whenever the relation or its registered root is invalidated;
+ * enable() and disable() invalidate the relations they touch, so every
+ * backend sees the change at its next statement.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "softdelete.h"
+
+#include "catalog/partition.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+static HTAB *lookup_cache = NULL;
+static SPIPlanPtr read_plan = NULL;
+
+/*
+ * registry_read_connected reads the registry row of relid; the caller
+ * has connected to SPI.
+ */
+static RegistryRow
+registry_read_connected(Oid relid)
+{
+	RegistryRow row;
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1];
+	int			ret;
+
+	memset(&row, 0, sizeof(row));
+	if (read_plan == NULL)
+	{
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("SELECT column_name, rls_was_enabled, rls_was_forced"
+						   " FROM softdelete.registry"
+						   " WHERE tbl OPERATOR(pg_catalog.=) $1",
+						   1, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		read_plan = plan;
+	}
+	values[0] = ObjectIdGetDatum(relid);
+	ret = SPI_execute_plan(read_plan, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		row.found = true;
+		namestrcpy(&row.column_name,
+				   NameStr(*DatumGetName(SPI_getbinval(tup, desc, 1, &isnull))));
+		row.rls_was_enabled = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+		row.rls_was_forced = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	}
+	return row;
+}
+
+/*
+ * softdelete_registry_read returns the registry row of relid (found is
+ * false when the table is not registered).  No cache: enable and
+ * disable need the truth of this moment.
+ */
+RegistryRow
+softdelete_registry_read(Oid relid)
+{
+	RegistryRow row;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	row = registry_read_connected(relid);
+	SPI_finish();
+	return row;
+}
+
+/*
+ * softdelete_registry_insert records a table as soft-deletable, with the
+ * row-level security state it had before, so that disable() can put it
+ * back.  The caller holds the table's lock and has checked privileges.
+ */
+void
+softdelete_registry_insert(Oid relid, const char *column_name,
+						   bool rls_was_enabled, bool rls_was_forced)
+{
+	Oid			argtypes[4] = {REGCLASSOID, NAMEOID, BOOLOID, BOOLOID};
+	Datum		values[4];
+	NameData	colname;
+	int			ret;
+
+	namestrcpy(&colname, column_name);
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = NameGetDatum(&colname);
+	values[2] = BoolGetDatum(rls_was_enabled);
+	values[3] = BoolGetDatum(rls_was_forced);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("INSERT INTO softdelete.registry"
+								" (tbl, column_name, rls_was_enabled, rls_was_forced)"
+								" VALUES ($1, $2, $3, $4)",
+								4, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_with_args failed: %s",
+			 SPI_result_code_string(ret));
+	SPI_finish();
+}
+
+/*
+ * softdelete_registry_delete forgets a table.
+ */
+void
+softdelete_registry_delete(Oid relid)
+{
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1];
+	int			ret;
+
+	values[0] = ObjectIdGetDatum(relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("DELETE FROM softdelete.registry"
+								" WHERE tbl OPERATOR(pg_catalog.=) $1",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_with_args failed: %s",
+			 SPI_result_code_string(ret));
+	SPI_finish();
+}
+
+/*
+ * softdelete_lookup says whether relid is soft-deletable, directly or as
+ * a partition of a registered partitioned table, and where its stamp
+ * column is.  The answer is cached until the relation is invalidated.
+ */
+const SoftDeleteTable *
+softdelete_lookup(Oid relid)
+{
+	SoftDeleteTable *entry;
+	SoftDeleteTable computed;
+	bool		found;
+
+	if (lookup_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(SoftDeleteTable);
+		ctl.hcxt = CacheMemoryContext;
+		lookup_cache = hash_create("softdelete registry cache", 64, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	entry = hash_search(lookup_cache, &relid, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry;
+
+	/* Compute first: SPI may process invalidations that touch the hash. */
+	memset(&computed, 0, sizeof(computed));
+	computed.relid = relid;
+	computed.root = InvalidOid;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		RegistryRow row = registry_read_connected(relid);
+
+		if (row.found)
+		{
+			computed.root = relid;
+			computed.column_name = row.column_name;
+		}
+		else if (get_rel_relispartition(relid))
+		{
+			List	   *ancestors = get_partition_ancestors(relid);
+			ListCell   *lc;
+
+			foreach(lc, ancestors)
+			{
+				Oid			ancestor = lfirst_oid(lc);
+
+				row = registry_read_connected(ancestor);
+				if (row.found)
+				{
+					computed.root = ancestor;
+					computed.column_name = row.column_name;
+					break;
+				}
+			}
+			list_free(ancestors);
+		}
+	}
+	SPI_finish();
+
+	if (OidIsValid(computed.root))
+		computed.attnum = get_attnum(relid, NameStr(computed.column_name));
+
+	entry = hash_search(lookup_cache, &relid, HASH_ENTER, &found);
+	*entry = computed;
+	return entry;
+}
+
+/*
+ * softdelete_registry_invalidate is the relcache callback: it drops the
+ * cached answers about relid and about every partition whose answer came
+ * from relid.  InvalidOid means everything.
+ */
+void
+softdelete_registry_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	SoftDeleteTable *entry;
+
+	(void) arg;
+
+	if (lookup_cache == NULL)
+		return;
+	hash_seq_init(&status, lookup_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (!OidIsValid(relid) || entry->relid == relid || entry->root == relid)
+			hash_search(lookup_cache, &entry->relid, HASH_REMOVE, NULL);
+	}
+}

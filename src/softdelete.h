@@ -1,0 +1,124 @@
+/*-------------------------------------------------------------------------
+ *
+ * softdelete.h
+ *	  The one shared header of the softdelete extension: the data that
+ *	  flows between its rooms and the functions each room offers.
+ *
+ * Data flows one way: a DELETE enters intercept.c, which collects the
+ * rows and hands them to apply.c to be stamped as one set per table.
+ * The SQL functions in api.c enter from the other side.  registry.c
+ * says which tables are soft-deletable, policy.c installs and removes
+ * what enable() puts on a table, privileges.c checks who may do what
+ * and switches identity.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SOFTDELETE_H
+#define SOFTDELETE_H
+
+#include "postgres.h"
+
+#include "access/attnum.h"
+#include "access/xact.h"
+#include "nodes/pg_list.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
+#include "utils/timestamp.h"
+
+#define SOFTDELETE_SCHEMA			"softdelete"
+#define SOFTDELETE_ADMIN_ROLE		"softdelete_admin"
+#define SOFTDELETE_DEFAULT_COLUMN	"deleted_at"
+
+/* Names of what enable() installs on a table */
+#define SOFTDELETE_TRIG_ROW			"softdelete_before_delete"
+#define SOFTDELETE_TRIG_STMT		"softdelete_after_delete"
+#define SOFTDELETE_TRIG_TRUNCATE	"softdelete_before_truncate"
+#define SOFTDELETE_POLICY_FILTER	"softdelete_filter"
+#define SOFTDELETE_POLICY_ALLOW		"softdelete_allow"
+
+/*
+ * What the registry knows of one relation, as seen from that relation.
+ * For a partition, "root" is the registered partitioned table whose
+ * settings it follows; for a registered table, root == relid.
+ */
+typedef struct SoftDeleteTable
+{
+	Oid			relid;			/* the relation looked up (hash key) */
+	Oid			root;			/* registered table it belongs to, or
+								 * InvalidOid if not soft-deletable */
+	AttrNumber	attnum;			/* the stamp column in relid */
+	NameData	column_name;	/* the stamp column's name */
+} SoftDeleteTable;
+
+/* A registry row, as enable/disable read and write it */
+typedef struct RegistryRow
+{
+	bool		found;
+	NameData	column_name;
+	bool		rls_was_enabled;
+	bool		rls_was_forced;
+} RegistryRow;
+
+/* One row a bypass lets be removed for real */
+typedef struct BypassRow
+{
+	Oid			relid;
+	ItemPointerData tid;
+} BypassRow;
+
+/* Saved identity, for privileges.c's switch and restore */
+typedef struct SoftDeleteIdentity
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+	int			guc_nestlevel;
+} SoftDeleteIdentity;
+
+/* softdelete.c */
+extern void _PG_init(void);
+
+/* registry.c */
+extern const SoftDeleteTable *softdelete_lookup(Oid relid);
+extern RegistryRow softdelete_registry_read(Oid relid);
+extern void softdelete_registry_insert(Oid relid, const char *column_name,
+									   bool rls_was_enabled, bool rls_was_forced);
+extern void softdelete_registry_delete(Oid relid);
+extern void softdelete_registry_invalidate(Datum arg, Oid relid);
+
+/* privileges.c */
+extern void softdelete_check_table_kind(Oid relid, const char *action);
+extern void softdelete_check_may_manage(Oid relid, const char *action);
+extern void softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved);
+extern void softdelete_become_extension_owner(SoftDeleteIdentity *saved);
+extern void softdelete_restore_identity(SoftDeleteIdentity *saved);
+extern char *softdelete_qualified_name(Oid relid);
+
+/* intercept.c */
+extern void softdelete_collect(Oid relid, ItemPointer tid);
+extern bool softdelete_bypass_allows(Oid relid, Oid root, ItemPointer tid,
+									 bool trashed);
+extern void softdelete_bypass_push_trashed(Oid root);
+extern void softdelete_bypass_push_rows(List *reltids);
+extern void softdelete_bypass_pop(void);
+extern void softdelete_pending_xact_callback(XactEvent event, void *arg);
+extern void softdelete_pending_subxact_callback(SubXactEvent event,
+												SubTransactionId mySubid,
+												SubTransactionId parentSubid,
+												void *arg);
+extern void softdelete_flush_pending(void);
+
+/* apply.c */
+extern uint64 softdelete_rows_stamped;
+extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids);
+extern void softdelete_apply_invalidate(Datum arg, Oid relid);
+
+/* policy.c */
+extern void softdelete_install(Oid relid, const char *column_name);
+extern void softdelete_uninstall(Oid relid, const RegistryRow *row);
+
+/* keys.c */
+extern char *softdelete_key_condition(Oid relid, Oid keytype, Datum key,
+									  int *nparams, Oid **paramtypes,
+									  Datum **params);
+
+#endif							/* SOFTDELETE_H */
