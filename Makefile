@@ -6,7 +6,7 @@ DATA        = $(wildcard softdelete--*.sql)
 PGFILEDESC  = "softdelete - soft delete for PostgreSQL"
 
 REGRESS     = install enable delete trash restore soft_delete purge hard_delete \
-              privileges bad_input quoting truncate search_path_attack
+              privileges bad_input quoting truncate search_path_attack uninstall
 REGRESS_OPTS = --inputdir=.
 ISOLATION   = delete_delete delete_restore
 ISOLATION_OPTS = --load-extension=softdelete

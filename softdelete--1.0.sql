@@ -58,17 +58,46 @@ COMMENT ON VIEW softdelete.tables IS
     'Each soft-deletable table, its stamp column, its primary key, and what disable() will put back';
 GRANT SELECT ON softdelete.tables TO PUBLIC;
 
+/*
+ * DROP TABLE of a soft-deletable table forgets it, so that a later table
+ * given the same OID is not mistaken for it.
+ */
+CREATE FUNCTION softdelete.forget_dropped_tables() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    DELETE FROM softdelete.registry r
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid OPERATOR(pg_catalog.=) 0
+       AND r.tbl OPERATOR(pg_catalog.=) d.objid;
+END
+$$;
+COMMENT ON FUNCTION softdelete.forget_dropped_tables() IS
+    'sql_drop event trigger: removes dropped tables from the registry';
+REVOKE ALL ON FUNCTION softdelete.forget_dropped_tables() FROM PUBLIC;
+CREATE EVENT TRIGGER softdelete_sql_drop ON sql_drop
+    EXECUTE FUNCTION softdelete.forget_dropped_tables();
+
 /* Triggers that enable() installs; not for calling by hand */
--- No SET search_path here: it would cost a GUC save and restore for every
--- deleted row, and the trigger runs no SQL of its own (the stamping it
--- hands on pins search_path itself).
+/*
+ * A note on search_path.  Every statement these C functions run is fully
+ * qualified (schemas, OPERATOR(pg_catalog.=), pg_catalog types), which
+ * the search_path_attack test checks.  The functions that run DML on the
+ * user's table -- the DELETE triggers, soft_delete, restore, purge,
+ * hard_delete -- are declared without SET search_path on purpose: that
+ * DML fires the table's own triggers, which must resolve names exactly as
+ * they would for the caller's own DELETE or UPDATE, as core's
+ * referential-integrity actions leave them to.  The row trigger would
+ * also pay a GUC save and restore for every deleted row.
+ */
 CREATE FUNCTION softdelete.before_delete_trigger() RETURNS trigger
     LANGUAGE C
     AS 'MODULE_PATHNAME', 'softdelete_before_delete';
 COMMENT ON FUNCTION softdelete.before_delete_trigger() IS
     'BEFORE DELETE row trigger: collects live rows to be stamped and keeps the executor from removing them';
 CREATE FUNCTION softdelete.after_delete_trigger() RETURNS trigger
-    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    LANGUAGE C
     AS 'MODULE_PATHNAME', 'softdelete_after_delete';
 COMMENT ON FUNCTION softdelete.after_delete_trigger() IS
     'AFTER DELETE statement trigger: stamps the rows the statement collected, one UPDATE per table';
@@ -99,14 +128,14 @@ COMMENT ON FUNCTION softdelete.disable(pg_catalog.regclass) IS
 
 CREATE FUNCTION softdelete.soft_delete(tbl pg_catalog.regclass, key anyelement)
     RETURNS pg_catalog.int8
-    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    LANGUAGE C
     AS 'MODULE_PATHNAME', 'softdelete_soft_delete';
 COMMENT ON FUNCTION softdelete.soft_delete(pg_catalog.regclass, anyelement) IS
     'Soft-deletes the row whose primary key is key (ROW(...) for a composite key), exactly as DELETE would; returns the rows stamped';
 
 CREATE FUNCTION softdelete.restore(tbl pg_catalog.regclass, key anyelement)
     RETURNS pg_catalog.int8
-    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    LANGUAGE C
     AS 'MODULE_PATHNAME', 'softdelete_restore';
 COMMENT ON FUNCTION softdelete.restore(pg_catalog.regclass, anyelement) IS
     'Brings the row whose primary key is key back from the trash; returns the rows restored';
@@ -128,14 +157,14 @@ COMMENT ON FUNCTION softdelete.with_trash(anyelement) IS
 CREATE FUNCTION softdelete.purge(tbl pg_catalog.regclass,
                                  older_than pg_catalog.interval DEFAULT '0')
     RETURNS pg_catalog.int8
-    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    LANGUAGE C
     AS 'MODULE_PATHNAME', 'softdelete_purge';
 COMMENT ON FUNCTION softdelete.purge(pg_catalog.regclass, pg_catalog.interval) IS
     'Permanently removes the rows trashed at least older_than ago; returns the rows removed';
 
 CREATE FUNCTION softdelete.hard_delete(tbl pg_catalog.regclass, key anyelement)
     RETURNS pg_catalog.int8
-    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    LANGUAGE C
     AS 'MODULE_PATHNAME', 'softdelete_hard_delete';
 COMMENT ON FUNCTION softdelete.hard_delete(pg_catalog.regclass, anyelement) IS
     'Permanently removes the row whose primary key is key, live or trashed; returns the rows removed';

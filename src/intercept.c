@@ -398,6 +398,7 @@ softdelete_before_truncate(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	const char *relname;
+	Oid			root;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -410,7 +411,10 @@ softdelete_before_truncate(PG_FUNCTION_ARGS)
 				 errmsg("function \"%s\" must be fired BEFORE TRUNCATE",
 						"softdelete_before_truncate")));
 
-	relname = quote_identifier(RelationGetRelationName(trigdata->tg_relation));
+	/* name the registered table: a partition follows its root */
+	root = softdelete_lookup(RelationGetRelid(trigdata->tg_relation))->root;
+	relname = softdelete_qualified_name(OidIsValid(root) ? root :
+										RelationGetRelid(trigdata->tg_relation));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("cannot truncate soft-deletable table \"%s\"",

@@ -121,8 +121,16 @@ softdelete_key_condition(Oid relid, Oid keytype, Datum key,
 					 errdetail("The primary key is %s.",
 							   describe_key(relid, nkeys, attnums, pktypes)),
 					 errhint("Pass a value of type %s.", format_type_be(pktypes[0]))));
-		(*paramtypes)[0] = keytype == UNKNOWNOID ? TEXTOID : keytype;
-		(*params)[0] = key;
+		if (keytype == UNKNOWNOID)
+		{
+			(*paramtypes)[0] = TEXTOID;
+			(*params)[0] = CStringGetTextDatum(DatumGetCString(key));
+		}
+		else
+		{
+			(*paramtypes)[0] = keytype;
+			(*params)[0] = key;
+		}
 	}
 	else
 	{
@@ -173,8 +181,18 @@ softdelete_key_condition(Oid relid, Oid keytype, Datum key,
 						 errmsg("key of table \"%s\" must not contain NULL",
 								get_rel_name(relid)),
 						 errdetail("Field %d of the key is NULL.", nfields + 1)));
-			(*paramtypes)[nfields] = att->atttypid == UNKNOWNOID ? TEXTOID : att->atttypid;
-			(*params)[nfields] = datumCopy(values[field], att->attbyval, att->attlen);
+			if (att->atttypid == UNKNOWNOID)
+			{
+				/* an untyped literal in ROW(...): read it as text */
+				(*paramtypes)[nfields] = TEXTOID;
+				(*params)[nfields] = CStringGetTextDatum(DatumGetCString(values[field]));
+			}
+			else
+			{
+				(*paramtypes)[nfields] = att->atttypid;
+				(*params)[nfields] = datumCopy(values[field], att->attbyval,
+											   att->attlen);
+			}
 			nfields++;
 		}
 		if (!fits || nfields != nkeys)

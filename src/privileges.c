@@ -7,9 +7,11 @@
  * for the table's owner (or a member of the owning role) and members of
  * softdelete_admin.  Work done on their behalf runs as the table's owner
  * with SECURITY_NOFORCE_RLS, as core's referential-integrity triggers
- * do, so that it sees past the soft-delete filter; DDL runs as the
- * extension's owner.  Either way search_path is pinned to
- * pg_catalog, pg_temp for the duration.
+ * do, so that it sees past the soft-delete filter.  Like those, it leaves
+ * search_path alone: the SQL we run is fully qualified, and the table's
+ * own triggers, which fire on our UPDATEs and DELETEs, keep resolving
+ * names as they would for the caller's statement.  DDL runs as the
+ * extension's owner with search_path pinned to pg_catalog, pg_temp.
  *
  *-------------------------------------------------------------------------
  */
@@ -141,7 +143,7 @@ pin_search_path(void)
  * security not forced on it, so that queries see every row as a
  * referential-integrity trigger would.  Restore with
  * softdelete_restore_identity; an error restores it anyway (transaction
- * abort resets both the user id and the GUC nest level).
+ * abort resets the user id).
  */
 void
 softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved)
@@ -158,7 +160,7 @@ softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved)
 	GetUserIdAndSecContext(&saved->saved_userid, &saved->saved_sec_context);
 	SetUserIdAndSecContext(owner, saved->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	saved->guc_nestlevel = pin_search_path();
+	saved->guc_nestlevel = -1;
 }
 
 /*
@@ -194,6 +196,7 @@ softdelete_become_extension_owner(SoftDeleteIdentity *saved)
 void
 softdelete_restore_identity(SoftDeleteIdentity *saved)
 {
-	AtEOXact_GUC(true, saved->guc_nestlevel);
+	if (saved->guc_nestlevel >= 0)
+		AtEOXact_GUC(true, saved->guc_nestlevel);
 	SetUserIdAndSecContext(saved->saved_userid, saved->saved_sec_context);
 }
