@@ -20,7 +20,9 @@ SELECT id FROM people ORDER BY id;
 CREATE UNIQUE INDEX people_live_email ON people (email) WHERE deleted_at IS NULL;
 DELETE FROM people WHERE id = 3;
 INSERT INTO people VALUES (4, 'c@x');         -- the address is free among live rows
+\set SHOW_CONTEXT never
 SELECT softdelete.restore('people', 3);       -- fails: c@x is taken
+\set SHOW_CONTEXT errors
 SELECT id, email FROM softdelete.trash(NULL::people) ORDER BY id;
 
 -- composite primary keys take a row constructor

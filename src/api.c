@@ -263,35 +263,16 @@ Datum
 softdelete_restore(PG_FUNCTION_ARGS)
 {
 	Oid			relid = table_arg(fcinfo, 0, "restore", "restore rows of");
-	const SoftDeleteTable *table;
 	char	   *cond;
-	const char *column;
 	int			nparams;
 	Oid		   *types;
 	Datum	   *values;
-	StringInfoData sql;
-	SoftDeleteIdentity saved;
-	uint64		restored;
-	int			ret;
 
 	softdelete_check_may_manage(relid, "restore rows of");
-	table = require_soft_deletable(relid);
-	column = quote_identifier(NameStr(table->column_name));
+	require_soft_deletable(relid);
 	cond = key_arg(fcinfo, relid, "restore", &nparams, &types, &values);
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "UPDATE %s SET %s = NULL WHERE %s AND %s IS NOT NULL",
-					 softdelete_qualified_name(relid), column, cond, column);
-	softdelete_become_owner(relid, &saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(sql.data, nparams, types, values, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	restored = SPI_processed;
-	SPI_finish();
-	softdelete_restore_identity(&saved);
-	PG_RETURN_INT64((int64) restored);
+	PG_RETURN_INT64((int64) softdelete_restore_rows(relid, cond, nparams,
+													types, values));
 }
 
 /*
@@ -387,34 +368,9 @@ softdelete_with_trash(PG_FUNCTION_ARGS)
 }
 
 /*
- * run_delete_with_bypass executes a DELETE while the bypass just pushed
- * is in force, pops the bypass whatever happens, and returns the number
- * of rows removed.  The caller is connected to SPI.
- */
-static uint64
-run_delete_with_bypass(const char *sql, int nparams, Oid *types, Datum *values)
-{
-	int			ret;
-
-	PG_TRY();
-	{
-		ret = SPI_execute_with_args(sql, nparams, types, values, NULL, false, 0);
-	}
-	PG_CATCH();
-	{
-		softdelete_bypass_pop();
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	softdelete_bypass_pop();
-	if (ret != SPI_OK_DELETE)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	return SPI_processed;
-}
-
-/*
  * purge(tbl regclass, older_than interval) permanently removes the rows
- * of tbl that were trashed at least older_than ago, and returns how many.
+ * of tbl that were trashed at least older_than ago, with their trashed
+ * descendants, and returns how many rows were removed.
  */
 Datum
 softdelete_purge(PG_FUNCTION_ARGS)
@@ -423,11 +379,9 @@ softdelete_purge(PG_FUNCTION_ARGS)
 	const SoftDeleteTable *table;
 	Interval   *older_than;
 	Interval	zero;
-	StringInfoData sql;
-	SoftDeleteIdentity saved;
+	StringInfoData cond;
 	Oid			types[1] = {INTERVALOID};
 	Datum		values[1];
-	uint64		removed = 0;
 	const char *column;
 
 	require_arg(fcinfo, 1, "older_than", "purge");
@@ -445,26 +399,19 @@ softdelete_purge(PG_FUNCTION_ARGS)
 	column = quote_identifier(NameStr(table->column_name));
 	values[0] = IntervalPGetDatum(older_than);
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "DELETE FROM %s WHERE %s IS NOT NULL AND %s OPERATOR(pg_catalog.<=)"
+	initStringInfo(&cond);
+	appendStringInfo(&cond,
+					 "r.%s IS NOT NULL AND r.%s OPERATOR(pg_catalog.<=)"
 					 " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
-					 softdelete_qualified_name(relid), column, column);
-
-	softdelete_become_owner(relid, &saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	softdelete_bypass_push_trashed(table->root);
-	removed = run_delete_with_bypass(sql.data, 1, types, values);
-	SPI_finish();
-	softdelete_restore_identity(&saved);
-	PG_RETURN_INT64((int64) removed);
+					 column, column);
+	PG_RETURN_INT64((int64) softdelete_remove_rows(relid, cond.data, 1, types,
+												   values, false));
 }
 
 /*
  * hard_delete(tbl regclass, key anyelement) permanently removes the row
- * whose primary key is key, live or trashed, and returns how many rows
- * were removed.
+ * whose primary key is key, live or trashed, with its trashed
+ * descendants, and returns how many rows were removed.
  */
 Datum
 softdelete_hard_delete(PG_FUNCTION_ARGS)
@@ -474,53 +421,10 @@ softdelete_hard_delete(PG_FUNCTION_ARGS)
 	int			nparams;
 	Oid		   *types;
 	Datum	   *values;
-	StringInfoData sql;
-	SoftDeleteIdentity saved;
-	List	   *reltids = NIL;
-	uint64		removed = 0;
-	uint64		i;
-	int			ret;
 
 	softdelete_check_may_manage(relid, "hard-delete rows of");
 	require_soft_deletable(relid);
 	cond = key_arg(fcinfo, relid, "hard_delete", &nparams, &types, &values);
-
-	softdelete_become_owner(relid, &saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/* lock the rows and note exactly which ones may go */
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT tableoid, ctid FROM %s WHERE %s FOR UPDATE",
-					 softdelete_qualified_name(relid), cond);
-	ret = SPI_execute_with_args(sql.data, nparams, types, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		BypassRow  *row;
-		MemoryContext old;
-
-		old = MemoryContextSwitchTo(TopTransactionContext);
-		row = palloc(sizeof(BypassRow));
-		row->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 1, &isnull));
-		row->tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i],
-													  SPI_tuptable->tupdesc, 2, &isnull));
-		reltids = lappend(reltids, row);
-		MemoryContextSwitchTo(old);
-	}
-
-	if (reltids != NIL)
-	{
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "DELETE FROM %s WHERE %s",
-						 softdelete_qualified_name(relid), cond);
-		softdelete_bypass_push_rows(reltids);
-		removed = run_delete_with_bypass(sql.data, nparams, types, values);
-	}
-	SPI_finish();
-	softdelete_restore_identity(&saved);
-	PG_RETURN_INT64((int64) removed);
+	PG_RETURN_INT64((int64) softdelete_remove_rows(relid, cond, nparams, types,
+												   values, true));
 }

@@ -29,7 +29,7 @@ typedef struct StampPlan
 {
 	Oid			relid;			/* hash key */
 	bool		valid;
-	SPIPlanPtr	plan;
+	SPIPlanPtr	plan[2];		/* without, with RETURNING ctid */
 } StampPlan;
 
 static HTAB *stamp_plans = NULL;
@@ -39,7 +39,7 @@ static HTAB *stamp_plans = NULL;
  * the caller is connected to SPI as the table's owner.
  */
 static SPIPlanPtr
-stamp_plan_for(Oid relid)
+stamp_plan_for(Oid relid, bool returning)
 {
 	StampPlan  *entry;
 	bool		found;
@@ -60,8 +60,8 @@ stamp_plan_for(Oid relid)
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	entry = hash_search(stamp_plans, &relid, HASH_FIND, &found);
-	if (entry != NULL && entry->valid)
-		return entry->plan;
+	if (entry != NULL && entry->valid && entry->plan[returning] != NULL)
+		return entry->plan[returning];
 
 	table = softdelete_lookup(relid);
 	if (!OidIsValid(table->root))
@@ -73,8 +73,9 @@ stamp_plan_for(Oid relid)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "UPDATE ONLY %s SET %s = $2"
-					 " WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %s IS NULL",
-					 softdelete_qualified_name(relid), column, column);
+					 " WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %s IS NULL%s",
+					 softdelete_qualified_name(relid), column, column,
+					 returning ? " RETURNING ctid" : "");
 	plan = SPI_prepare(sql.data, 2, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
@@ -84,9 +85,18 @@ stamp_plan_for(Oid relid)
 	pfree(sql.data);
 
 	entry = hash_search(stamp_plans, &relid, HASH_ENTER, &found);
-	if (found && entry->plan != NULL)
-		SPI_freeplan(entry->plan);
-	entry->plan = plan;
+	if (!found)
+		entry->plan[0] = entry->plan[1] = NULL;
+	else if (!entry->valid)
+	{
+		/* the relation changed: drop both stale plans */
+		if (entry->plan[0] != NULL)
+			SPI_freeplan(entry->plan[0]);
+		if (entry->plan[1] != NULL)
+			SPI_freeplan(entry->plan[1]);
+		entry->plan[0] = entry->plan[1] = NULL;
+	}
+	entry->plan[returning] = plan;
 	entry->valid = true;
 	return plan;
 }
@@ -96,12 +106,14 @@ stamp_plan_for(Oid relid)
  * the transaction's start time, skipping rows already stamped.  It runs
  * as the table's owner without forced row-level security: the caller's
  * DELETE already decided which rows it may delete, and the caller's
- * SELECT policies would otherwise refuse the stamped row.
+ * SELECT policies would otherwise refuse the stamped row.  If stamped is
+ * given, it receives the new TIDs of the rows stamped (for the cascade).
  */
 void
-softdelete_stamp(Oid relid, ItemPointer tids, int ntids)
+softdelete_stamp(Oid relid, ItemPointer tids, int ntids, RowSet *stamped)
 {
 	SoftDeleteIdentity saved;
+	MemoryContext caller = CurrentMemoryContext;
 	Datum	   *elems;
 	Datum		values[2];
 	ArrayType  *array;
@@ -123,11 +135,29 @@ softdelete_stamp(Oid relid, ItemPointer tids, int ntids)
 	softdelete_become_owner(relid, &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = stamp_plan_for(relid);
+	plan = stamp_plan_for(relid, stamped != NULL);
 	ret = SPI_execute_plan(plan, values, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE)
+	if (ret != (stamped != NULL ? SPI_OK_UPDATE_RETURNING : SPI_OK_UPDATE))
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	softdelete_rows_stamped += SPI_processed;
+	if (stamped != NULL)
+	{
+		uint64		j;
+
+		stamped->relid = relid;
+		stamped->n = (int) SPI_processed;
+		stamped->tids = MemoryContextAllocExtended(caller,
+												   sizeof(ItemPointerData) * Max(SPI_processed, 1),
+												   MCXT_ALLOC_HUGE);
+		for (j = 0; j < SPI_processed; j++)
+		{
+			bool		isnull;
+
+			stamped->tids[j] = *(ItemPointer)
+				DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[j],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+		}
+	}
 	SPI_finish();
 	softdelete_restore_identity(&saved);
 

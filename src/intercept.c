@@ -12,10 +12,10 @@
  * a savepoint leaves nothing behind to be stamped later.
  *
  * purge() and hard_delete() must remove rows for real without going
- * through the soft-delete path; they push a narrow bypass (trashed rows
- * of one table, or an exact set of rows) for the duration of their own
- * statement.  The bypass never lets a live row through unless its exact
- * TID was named.
+ * through the soft-delete path; cascade.c pushes a narrow bypass (trashed
+ * rows of one table, and an exact set of rows) for the duration of each
+ * of its own DELETEs.  The bypass never lets a live row through unless
+ * its exact TID was named.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,7 +50,7 @@ static List *pending = NIL;
 typedef struct Bypass
 {
 	Oid			trashed_root;	/* trashed rows of this registered table */
-	List	   *reltids;		/* or exactly these: pairs (relid, tid) */
+	const RowSet *rows;			/* and exactly these rows, live or not */
 } Bypass;
 
 static List *bypass_stack = NIL;
@@ -152,7 +152,7 @@ softdelete_flush_pending(void)
 				total += other->ntids;
 				other->ntids = 0;
 			}
-			softdelete_stamp(chunk->relid, tids, total);
+			softdelete_delete_rows(chunk->relid, tids, total);
 			pfree(tids);
 		}
 	}
@@ -168,6 +168,9 @@ softdelete_pending_xact_callback(XactEvent event, void *arg)
 	(void) arg;
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+			softdelete_check_deferred();
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -176,6 +179,7 @@ softdelete_pending_xact_callback(XactEvent event, void *arg)
 			pending = NIL;
 			pending_context = NULL;
 			bypass_stack = NIL;
+			softdelete_forget_deferred();
 			break;
 		default:
 			break;
@@ -220,38 +224,19 @@ softdelete_pending_subxact_callback(SubXactEvent event,
 }
 
 /*
- * softdelete_bypass_push_trashed lets trashed rows of the registered
- * table root (and its partitions) be removed for real, until the
- * matching pop.
+ * softdelete_bypass_push lets trashed rows of the registered table
+ * trashed_root (and its partitions), and exactly the rows of "rows" if
+ * given, be removed for real until the matching pop.  "rows" must stay
+ * allocated until then.
  */
 void
-softdelete_bypass_push_trashed(Oid root)
+softdelete_bypass_push(Oid trashed_root, const RowSet *rows)
 {
-	Bypass	   *b;
-
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	Bypass	   *b = palloc0(sizeof(Bypass));
 
-	b = palloc0(sizeof(Bypass));
-	b->trashed_root = root;
-	bypass_stack = lcons(b, bypass_stack);
-	MemoryContextSwitchTo(old);
-}
-
-/*
- * softdelete_bypass_push_rows lets exactly the given rows be removed for
- * real.  reltids is a list of BypassRow, allocated by the caller in
- * TopTransactionContext.
- */
-void
-softdelete_bypass_push_rows(List *reltids)
-{
-	Bypass	   *b;
-
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-
-	b = palloc0(sizeof(Bypass));
-	b->trashed_root = InvalidOid;
-	b->reltids = reltids;
+	b->trashed_root = trashed_root;
+	b->rows = rows;
 	bypass_stack = lcons(b, bypass_stack);
 	MemoryContextSwitchTo(old);
 }
@@ -274,19 +259,19 @@ bool
 softdelete_bypass_allows(Oid relid, Oid root, ItemPointer tid, bool trashed)
 {
 	Bypass	   *b;
-	ListCell   *lc;
 
 	if (bypass_stack == NIL)
 		return false;
 	b = (Bypass *) linitial(bypass_stack);
-	if (OidIsValid(b->trashed_root))
-		return trashed && b->trashed_root == root;
-	foreach(lc, b->reltids)
+	if (trashed && OidIsValid(b->trashed_root) && b->trashed_root == root)
+		return true;
+	if (b->rows != NULL && b->rows->relid == relid)
 	{
-		BypassRow  *row = (BypassRow *) lfirst(lc);
+		int			i;
 
-		if (row->relid == relid && ItemPointerEquals(&row->tid, tid))
-			return true;
+		for (i = 0; i < b->rows->n; i++)
+			if (ItemPointerEquals(&b->rows->tids[i], tid))
+				return true;
 	}
 	return false;
 }

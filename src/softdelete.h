@@ -59,12 +59,29 @@ typedef struct RegistryRow
 	bool		rls_was_forced;
 } RegistryRow;
 
-/* One row a bypass lets be removed for real */
-typedef struct BypassRow
+/* Rows of one relation */
+typedef struct RowSet
 {
 	Oid			relid;
-	ItemPointerData tid;
-} BypassRow;
+	int			n;
+	ItemPointerData *tids;
+} RowSet;
+
+/* A foreign key, as fkgraph.c caches it */
+typedef struct FkEdge
+{
+	Oid			conoid;
+	NameData	conname;
+	Oid			child;			/* referencing table (conrelid) */
+	Oid			parent;			/* referenced table (confrelid) */
+	int			nkeys;
+	AttrNumber	child_attnums[INDEX_MAX_KEYS];
+	AttrNumber	parent_attnums[INDEX_MAX_KEYS];
+	Oid			pf_eq_op[INDEX_MAX_KEYS];	/* parent = child operators */
+	char		del_action;		/* FKCONSTR_ACTION_xxx */
+	bool		deferrable;
+	bool		deferred;
+} FkEdge;
 
 /* Saved identity, for privileges.c's switch and restore */
 typedef struct SoftDeleteIdentity
@@ -97,8 +114,7 @@ extern char *softdelete_qualified_name(Oid relid);
 extern void softdelete_collect(Oid relid, ItemPointer tid);
 extern bool softdelete_bypass_allows(Oid relid, Oid root, ItemPointer tid,
 									 bool trashed);
-extern void softdelete_bypass_push_trashed(Oid root);
-extern void softdelete_bypass_push_rows(List *reltids);
+extern void softdelete_bypass_push(Oid trashed_root, const RowSet *rows);
 extern void softdelete_bypass_pop(void);
 extern void softdelete_pending_xact_callback(XactEvent event, void *arg);
 extern void softdelete_pending_subxact_callback(SubXactEvent event,
@@ -109,8 +125,23 @@ extern void softdelete_flush_pending(void);
 
 /* apply.c */
 extern uint64 softdelete_rows_stamped;
-extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids);
+extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids,
+							 RowSet *stamped);
 extern void softdelete_apply_invalidate(Datum arg, Oid relid);
+
+/* fkgraph.c */
+extern List *softdelete_fk_incoming(Oid relid);
+extern List *softdelete_fk_outgoing(Oid relid);
+extern bool softdelete_fk_has_incoming(Oid relid);
+
+/* cascade.c */
+extern void softdelete_delete_rows(Oid relid, ItemPointer tids, int ntids);
+extern uint64 softdelete_restore_rows(Oid relid, const char *cond, int nparams,
+									  Oid *types, Datum *values);
+extern uint64 softdelete_remove_rows(Oid relid, const char *cond, int nparams,
+									 Oid *types, Datum *values, bool live_ok);
+extern void softdelete_check_deferred(void);
+extern void softdelete_forget_deferred(void);
 
 /* policy.c */
 extern void softdelete_install(Oid relid, const char *column_name);
