@@ -256,8 +256,8 @@ fetch_keys(const RowSet *set, Oid names_rel, const AttrNumber *attnums, int n,
 }
 
 /*
- * append_key_match appends "EXISTS (SELECT 1 FROM unnest($first..) k
- * WHERE k.k1 = alias.col1 AND ...)", matching keys of the parent side of
+ * append_key_match appends "EXISTS (SELECT 1 FROM ROWS FROM (unnest($1),
+ * unnest($2), ...) k WHERE k.k1 = alias.col1 AND ...)", matching keys of the parent side of
  * edge (in the arrays) to the child side's columns under alias, or the
  * other way round when child_keys: the constraint's own operators.
  */
@@ -267,9 +267,10 @@ append_key_match(StringInfo buf, const FkEdge *edge, int first_param,
 {
 	int			i;
 
-	appendStringInfoString(buf, "EXISTS (SELECT 1 FROM pg_catalog.unnest(");
+	appendStringInfoString(buf, "EXISTS (SELECT 1 FROM ROWS FROM (");
 	for (i = 0; i < edge->nkeys; i++)
-		appendStringInfo(buf, "%s$%d", i > 0 ? ", " : "", first_param + i);
+		appendStringInfo(buf, "%spg_catalog.unnest($%d)", i > 0 ? ", " : "",
+						 first_param + i);
 	appendStringInfoString(buf, ") AS k(");
 	for (i = 0; i < edge->nkeys; i++)
 		appendStringInfo(buf, "%sk%d", i > 0 ? ", " : "", i + 1);

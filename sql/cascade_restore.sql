@@ -1,0 +1,62 @@
+-- restore along foreign keys: exactly what one deletion took.
+SET ROLE regress_owner;
+CREATE TABLE projects (id int PRIMARY KEY);
+CREATE TABLE tasks (id int PRIMARY KEY,
+                    project_id int NOT NULL REFERENCES projects ON DELETE CASCADE,
+                    title text);
+CREATE TABLE comments (id int PRIMARY KEY,
+                       task_id int NOT NULL REFERENCES tasks ON DELETE CASCADE);
+INSERT INTO projects VALUES (1), (2);
+INSERT INTO tasks VALUES (10, 1, 'a'), (11, 1, 'b'), (12, 1, 'c'), (20, 2, 'd');
+INSERT INTO comments VALUES (100, 10), (101, 10), (110, 11), (120, 12), (200, 20);
+SELECT softdelete.enable('projects'), softdelete.enable('tasks'), softdelete.enable('comments');
+
+-- task 12 and comment 101 were deleted by earlier, separate deletions
+DELETE FROM tasks WHERE id = 12;
+DELETE FROM comments WHERE id = 101;
+DELETE FROM projects WHERE id = 1;
+SELECT (SELECT count(*) FROM softdelete.trash(NULL::projects)) AS projects,
+       (SELECT count(*) FROM softdelete.trash(NULL::tasks)) AS tasks,
+       (SELECT count(*) FROM softdelete.trash(NULL::comments)) AS comments;
+
+-- restoring the project brings back tasks 10, 11 and comments 100, 110:
+-- 5 rows; task 12, comment 120 under it, and comment 101 stay in the trash
+SELECT softdelete.restore('projects', 1);
+SELECT id FROM tasks ORDER BY id;
+SELECT id FROM comments ORDER BY id;
+SELECT id FROM softdelete.trash(NULL::comments) ORDER BY id;
+
+-- restoring a row whose parent is in the trash is refused, and changes nothing
+SELECT id, project_id FROM softdelete.trash(NULL::tasks);
+DELETE FROM projects WHERE id = 2;
+\set VERBOSITY default
+SELECT softdelete.restore('tasks', 20);      -- fails: project 2 is in the trash
+SELECT softdelete.restore('comments', 120);  -- fails: task 12 is in the trash
+SELECT count(*) AS tasks_trashed FROM softdelete.trash(NULL::tasks);
+-- restore the parent first, then it works
+SELECT softdelete.restore('tasks', 12);      -- project 1 is live: task 12 and comment 120
+SELECT softdelete.restore('comments', 120);  -- 0: it came back with task 12
+SELECT id FROM comments ORDER BY id;
+
+-- Django's collector deletes children itself, then the parent, in one
+-- transaction: one stamp, so one restore brings all of it back
+BEGIN;
+DELETE FROM comments WHERE task_id IN (SELECT id FROM tasks WHERE project_id = 1);
+DELETE FROM tasks WHERE project_id = 1;
+DELETE FROM projects WHERE id = 1;
+COMMIT;
+SELECT softdelete.restore('projects', 1);
+SELECT (SELECT count(*) FROM tasks) AS tasks, (SELECT count(*) FROM comments) AS comments;
+
+-- a cascaded restore that would break a unique index fails as a whole
+CREATE UNIQUE INDEX tasks_live_title ON tasks (title) WHERE deleted_at IS NULL;
+DELETE FROM projects WHERE id = 1;
+INSERT INTO tasks VALUES (13, 2, 'a');       -- takes title 'a' (project 2 is trashed: RI allows it)
+\set SHOW_CONTEXT never
+SELECT softdelete.restore('projects', 1);    -- fails: task 10 'a'
+\set SHOW_CONTEXT errors
+SELECT count(*) AS projects_trashed FROM softdelete.trash(NULL::projects);
+SELECT count(*) AS tasks_trashed FROM softdelete.trash(NULL::tasks);
+
+DROP TABLE comments, tasks, projects;
+RESET ROLE;
