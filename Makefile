@@ -9,7 +9,7 @@ REGRESS     = install enable delete trash restore soft_delete purge hard_delete 
               cascade cascade_restore cascade_shapes \
               privileges bad_input quoting truncate search_path_attack uninstall
 REGRESS_OPTS = --inputdir=.
-ISOLATION   = delete_delete delete_restore
+ISOLATION   = delete_delete delete_restore cascade_delete_race cascade_restore_race
 ISOLATION_OPTS = --load-extension=softdelete
 
 PG_CONFIG  ?= pg_config
