@@ -34,6 +34,19 @@ SELECT pg_catalog.pg_extension_config_dump('softdelete.registry', '');
 REVOKE ALL ON softdelete.registry FROM PUBLIC;
 GRANT SELECT ON softdelete.registry TO PUBLIC;
 
+/* The partitions of soft-deletable tables, with the state each had before */
+CREATE TABLE softdelete.partitions (
+    tbl             pg_catalog.regclass PRIMARY KEY,
+    root            pg_catalog.regclass NOT NULL,
+    rls_was_enabled pg_catalog.bool NOT NULL,
+    rls_was_forced  pg_catalog.bool NOT NULL
+);
+COMMENT ON TABLE softdelete.partitions IS
+    'Partitions of soft-deletable tables, and the row-level security state each had before it got the filter';
+SELECT pg_catalog.pg_extension_config_dump('softdelete.partitions', '');
+REVOKE ALL ON softdelete.partitions FROM PUBLIC;
+GRANT SELECT ON softdelete.partitions TO PUBLIC;
+
 CREATE VIEW softdelete.tables AS
     SELECT n.nspname AS schema_name,
            c.relname AS table_name,
@@ -57,27 +70,6 @@ CREATE VIEW softdelete.tables AS
 COMMENT ON VIEW softdelete.tables IS
     'Each soft-deletable table, its stamp column, its primary key, and what disable() will put back';
 GRANT SELECT ON softdelete.tables TO PUBLIC;
-
-/*
- * DROP TABLE of a soft-deletable table forgets it, so that a later table
- * given the same OID is not mistaken for it.
- */
-CREATE FUNCTION softdelete.forget_dropped_tables() RETURNS event_trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    AS $$
-BEGIN
-    DELETE FROM softdelete.registry r
-     USING pg_catalog.pg_event_trigger_dropped_objects() d
-     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-       AND d.objsubid OPERATOR(pg_catalog.=) 0
-       AND r.tbl OPERATOR(pg_catalog.=) d.objid;
-END
-$$;
-COMMENT ON FUNCTION softdelete.forget_dropped_tables() IS
-    'sql_drop event trigger: removes dropped tables from the registry';
-REVOKE ALL ON FUNCTION softdelete.forget_dropped_tables() FROM PUBLIC;
-CREATE EVENT TRIGGER softdelete_sql_drop ON sql_drop
-    EXECUTE FUNCTION softdelete.forget_dropped_tables();
 
 /* Triggers that enable() installs; not for calling by hand */
 /*
@@ -106,7 +98,10 @@ CREATE FUNCTION softdelete.truncate_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'softdelete_before_truncate';
 COMMENT ON FUNCTION softdelete.truncate_trigger() IS
     'BEFORE TRUNCATE trigger: refuses TRUNCATE on a soft-deletable table';
-REVOKE ALL ON FUNCTION softdelete.before_delete_trigger() FROM PUBLIC;
+-- The row trigger stays executable by PUBLIC: PostgreSQL clones it, as the
+-- user creating or attaching a partition, onto every new partition of a
+-- soft-deletable table.  On a table that is not soft-deletable it refuses
+-- to run, so attaching it by hand gains nothing.
 REVOKE ALL ON FUNCTION softdelete.after_delete_trigger() FROM PUBLIC;
 REVOKE ALL ON FUNCTION softdelete.truncate_trigger() FROM PUBLIC;
 
@@ -168,3 +163,36 @@ CREATE FUNCTION softdelete.hard_delete(tbl pg_catalog.regclass, key anyelement)
     AS 'MODULE_PATHNAME', 'softdelete_hard_delete';
 COMMENT ON FUNCTION softdelete.hard_delete(pg_catalog.regclass, anyelement) IS
     'Permanently removes the row whose primary key is key, live or trashed; returns the rows removed';
+
+/*
+ * The event triggers (event.c): tables that enable themselves, partitions
+ * that follow their parent, protection of what enable() installed.  They
+ * run as the extension's owner, since enabling a table is DDL on it.
+ */
+CREATE FUNCTION softdelete.ddl_command_end_trigger() RETURNS event_trigger
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_ddl_command_end';
+COMMENT ON FUNCTION softdelete.ddl_command_end_trigger() IS
+    'ddl_command_end event trigger: auto-enables tables with deleted_at, keeps partitions and renames in step';
+CREATE FUNCTION softdelete.sql_drop_trigger() RETURNS event_trigger
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_sql_drop';
+COMMENT ON FUNCTION softdelete.sql_drop_trigger() IS
+    'sql_drop event trigger: forgets dropped tables, refuses dropping what enable() installed';
+CREATE FUNCTION softdelete.ddl_command_start_trigger() RETURNS event_trigger
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_ddl_command_start';
+COMMENT ON FUNCTION softdelete.ddl_command_start_trigger() IS
+    'ddl_command_start event trigger: refuses DROP EXTENSION softdelete while tables are soft-deletable';
+REVOKE ALL ON FUNCTION softdelete.ddl_command_end_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION softdelete.sql_drop_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION softdelete.ddl_command_start_trigger() FROM PUBLIC;
+
+CREATE EVENT TRIGGER softdelete_ddl_command_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION softdelete.ddl_command_end_trigger();
+CREATE EVENT TRIGGER softdelete_sql_drop ON sql_drop
+    EXECUTE FUNCTION softdelete.sql_drop_trigger();
+CREATE EVENT TRIGGER softdelete_ddl_command_start ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
+    EXECUTE FUNCTION softdelete.ddl_command_start_trigger();

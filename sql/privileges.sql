@@ -50,11 +50,21 @@ SELECT tbl FROM softdelete.registry;
 SELECT outcome($$INSERT INTO softdelete.registry VALUES ('vault', 'x', false, false)$$);
 SELECT outcome($$DELETE FROM softdelete.registry$$);
 
--- the trigger functions are not for attaching by hand
+-- the statement trigger functions are not for attaching by hand; the row
+-- trigger function must stay executable (PostgreSQL clones it onto new
+-- partitions as the user creating them), but on a table that is not
+-- soft-deletable it refuses to run, and the row is not deleted
 SET ROLE regress_owner;
 CREATE TABLE sneaky (id int);
-SELECT outcome($$CREATE TRIGGER t BEFORE DELETE ON sneaky FOR EACH ROW
-                 EXECUTE FUNCTION softdelete.before_delete_trigger()$$);
+INSERT INTO sneaky VALUES (1);
+SELECT outcome($$CREATE TRIGGER t AFTER DELETE ON sneaky FOR EACH STATEMENT
+                 EXECUTE FUNCTION softdelete.after_delete_trigger()$$);
+SELECT outcome($$CREATE TRIGGER t BEFORE TRUNCATE ON sneaky FOR EACH STATEMENT
+                 EXECUTE FUNCTION softdelete.truncate_trigger()$$);
+CREATE TRIGGER t BEFORE DELETE ON sneaky FOR EACH ROW
+    EXECUTE FUNCTION softdelete.before_delete_trigger();
+DELETE FROM sneaky;
+SELECT count(*) FROM sneaky;
 
 RESET ROLE;
 DROP TABLE calls, sneaky;

@@ -316,7 +316,7 @@ read_rows(FunctionCallInfo fcinfo, bool trashed_only)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
-									   true, 0);
+									   false, 0);
 	for (;;)
 	{
 		uint64		i;

@@ -28,6 +28,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(softdelete_before_delete);
 PG_FUNCTION_INFO_V1(softdelete_after_delete);
@@ -169,6 +170,13 @@ softdelete_pending_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
+			/* rows collected without a statement trigger to stamp them */
+			if (pending != NIL)
+			{
+				PushActiveSnapshot(GetTransactionSnapshot());
+				softdelete_flush_pending();
+				PopActiveSnapshot();
+			}
 			softdelete_check_deferred();
 			break;
 		case XACT_EVENT_COMMIT:
@@ -179,6 +187,7 @@ softdelete_pending_xact_callback(XactEvent event, void *arg)
 			pending = NIL;
 			pending_context = NULL;
 			bypass_stack = NIL;
+			softdelete_ddl_depth = 0;
 			softdelete_forget_deferred();
 			break;
 		default:

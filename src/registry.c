@@ -55,7 +55,7 @@ registry_read_connected(Oid relid)
 		read_plan = plan;
 	}
 	values[0] = ObjectIdGetDatum(relid);
-	ret = SPI_execute_plan(read_plan, values, NULL, true, 1);
+	ret = SPI_execute_plan(read_plan, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed > 0)
@@ -142,6 +142,138 @@ softdelete_registry_delete(Oid relid)
 		elog(ERROR, "SPI_execute_with_args failed: %s",
 			 SPI_result_code_string(ret));
 	SPI_finish();
+}
+
+/*
+ * softdelete_registry_set_column records a new name for the stamp column
+ * of relid, after a rename.
+ */
+void
+softdelete_registry_set_column(Oid relid, const char *column_name)
+{
+	Oid			argtypes[2] = {REGCLASSOID, NAMEOID};
+	Datum		values[2];
+	NameData	colname;
+	int			ret;
+
+	namestrcpy(&colname, column_name);
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = NameGetDatum(&colname);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("UPDATE softdelete.registry SET column_name = $2"
+								" WHERE tbl OPERATOR(pg_catalog.=) $1",
+								2, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	SPI_finish();
+}
+
+/*
+ * softdelete_partition_read returns what softdelete.partitions records of
+ * a partition of a soft-deletable table: its root and the row-level
+ * security state it had before (found is false if nothing is recorded).
+ */
+RegistryRow
+softdelete_partition_read(Oid relid, Oid *root)
+{
+	RegistryRow row;
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1];
+	int			ret;
+
+	memset(&row, 0, sizeof(row));
+	*root = InvalidOid;
+	values[0] = ObjectIdGetDatum(relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT root, rls_was_enabled, rls_was_forced"
+								" FROM softdelete.partitions"
+								" WHERE tbl OPERATOR(pg_catalog.=) $1",
+								1, argtypes, values, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		row.found = true;
+		*root = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		row.rls_was_enabled = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+		row.rls_was_forced = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	}
+	SPI_finish();
+	return row;
+}
+
+/*
+ * softdelete_partition_write records (insert = true) or forgets a
+ * partition of a soft-deletable table.
+ */
+void
+softdelete_partition_write(Oid relid, Oid root, bool rls_was_enabled,
+						   bool rls_was_forced, bool insert)
+{
+	Oid			argtypes[4] = {REGCLASSOID, REGCLASSOID, BOOLOID, BOOLOID};
+	Datum		values[4];
+	int			ret;
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = ObjectIdGetDatum(root);
+	values[2] = BoolGetDatum(rls_was_enabled);
+	values[3] = BoolGetDatum(rls_was_forced);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (insert)
+		ret = SPI_execute_with_args("INSERT INTO softdelete.partitions"
+									" (tbl, root, rls_was_enabled, rls_was_forced)"
+									" VALUES ($1, $2, $3, $4)",
+									4, argtypes, values, NULL, false, 0);
+	else
+		ret = SPI_execute_with_args("DELETE FROM softdelete.partitions"
+									" WHERE tbl OPERATOR(pg_catalog.=) $1",
+									1, argtypes, values, NULL, false, 0);
+	if (ret != (insert ? SPI_OK_INSERT : SPI_OK_DELETE))
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	SPI_finish();
+}
+
+/*
+ * softdelete_partitions_recorded lists the partitions recorded under the
+ * soft-deletable table root.
+ */
+List *
+softdelete_partitions_recorded(Oid root)
+{
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1];
+	List	   *result = NIL;
+	MemoryContext caller = CurrentMemoryContext;
+	uint64		i;
+	int			ret;
+
+	values[0] = ObjectIdGetDatum(root);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT tbl FROM softdelete.partitions"
+								" WHERE root OPERATOR(pg_catalog.=) $1",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		result = lappend_oid(result,
+							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc, 1, &isnull)));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return result;
 }
 
 /*

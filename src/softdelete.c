@@ -14,9 +14,16 @@
 
 #include "access/xact.h"
 #include "fmgr.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 
 PG_MODULE_MAGIC;
+
+/* softdelete.auto_enable: the event trigger enables tables with deleted_at */
+bool		softdelete_auto_enable = true;
+
+/* Raised while the extension runs its own DDL; event triggers then stay out */
+int			softdelete_ddl_depth = 0;
 
 /*
  * _PG_init registers, once per backend, the relcache callbacks that keep
@@ -26,6 +33,16 @@ PG_MODULE_MAGIC;
 void
 _PG_init(void)
 {
+	DefineCustomBoolVariable("softdelete.auto_enable",
+							 "Makes tables created or altered to have a deleted_at timestamptz column soft-deletable.",
+							 "Only while row_security is on: pg_dump's scripts turn it off, so that a restore reproduces exactly what was dumped.",
+							 &softdelete_auto_enable,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	MarkGUCPrefixReserved("softdelete");
+
 	CacheRegisterRelcacheCallback(softdelete_registry_invalidate, (Datum) 0);
 	CacheRegisterRelcacheCallback(softdelete_apply_invalidate, (Datum) 0);
 	RegisterXactCallback(softdelete_pending_xact_callback, NULL);

@@ -93,6 +93,8 @@ typedef struct SoftDeleteIdentity
 
 /* softdelete.c */
 extern void _PG_init(void);
+extern bool softdelete_auto_enable;
+extern int	softdelete_ddl_depth;
 
 /* registry.c */
 extern const SoftDeleteTable *softdelete_lookup(Oid relid);
@@ -100,6 +102,11 @@ extern RegistryRow softdelete_registry_read(Oid relid);
 extern void softdelete_registry_insert(Oid relid, const char *column_name,
 									   bool rls_was_enabled, bool rls_was_forced);
 extern void softdelete_registry_delete(Oid relid);
+extern void softdelete_registry_set_column(Oid relid, const char *column_name);
+extern RegistryRow softdelete_partition_read(Oid relid, Oid *root);
+extern void softdelete_partition_write(Oid relid, Oid root, bool rls_was_enabled,
+									   bool rls_was_forced, bool insert);
+extern List *softdelete_partitions_recorded(Oid root);
 extern void softdelete_registry_invalidate(Datum arg, Oid relid);
 
 /* privileges.c */
@@ -146,6 +153,7 @@ extern void softdelete_forget_deferred(void);
 /* policy.c */
 extern void softdelete_install(Oid relid, const char *column_name);
 extern void softdelete_uninstall(Oid relid, const RegistryRow *row);
+extern void softdelete_sync_partitions(Oid root, const char *column_name);
 
 /* keys.c */
 extern char *softdelete_key_condition(Oid relid, Oid keytype, Datum key,

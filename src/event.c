@@ -1,0 +1,513 @@
+/*-------------------------------------------------------------------------
+ *
+ * event.c
+ *	  The event triggers: tables that enable themselves, partitions that
+ *	  follow their parent, protection of what enable() installed, and the
+ *	  registry kept in step with DROP and RENAME.
+ *
+ * ddl_command_end: a table created with, or altered to gain, a deleted_at
+ * timestamptz column is enabled while softdelete.auto_enable is on (only
+ * by the command that gave it the column: a table disabled on purpose
+ * stays disabled through later DDL); a
+ * partition created or attached under a soft-deletable table gets its
+ * triggers and filter; a detached one becomes soft-deletable on its own;
+ * a renamed stamp column is renamed in the registry.
+ *
+ * sql_drop: a dropped table leaves the registry; dropping the stamp
+ * column, our triggers or our policies of a soft-deletable table is
+ * refused (the transaction rolls back), unless the table itself goes.
+ *
+ * ddl_command_start: DROP EXTENSION softdelete (or DROP SCHEMA softdelete)
+ * is refused while tables are soft-deletable: CASCADE would drop the
+ * triggers and quietly make DELETE hard again.
+ *
+ * While row_security is off -- pg_dump's scripts turn it off -- the
+ * ddl_command_end trigger does nothing, so that a restore rebuilds exactly
+ * what was dumped (tables, triggers, policies, registry rows) and nothing
+ * twice.  Our own DDL (softdelete_ddl_depth > 0) is left alone too.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "softdelete.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/parsenodes.h"
+#include "tcop/deparse_utility.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(softdelete_ddl_command_end);
+PG_FUNCTION_INFO_V1(softdelete_sql_drop);
+PG_FUNCTION_INFO_V1(softdelete_ddl_command_start);
+
+/*
+ * check_event_protocol refuses calls that are not this event.
+ */
+static EventTriggerData *
+check_event_protocol(FunctionCallInfo fcinfo, const char *event,
+					 const char *funcname)
+{
+	EventTriggerData *trigdata;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by event trigger manager",
+						funcname)));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	if (strcmp(trigdata->event, event) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired on %s", funcname, event)));
+	return trigdata;
+}
+
+/*
+ * auto_enable_candidate says whether relid has a nullable deleted_at
+ * timestamptz column.
+ */
+static bool
+auto_enable_candidate(Oid relid)
+{
+	AttrNumber	attnum = get_attnum(relid, SOFTDELETE_DEFAULT_COLUMN);
+	HeapTuple	tup;
+	bool		notnull;
+
+	if (attnum <= 0 || get_atttype(relid, attnum) != TIMESTAMPTZOID)
+		return false;
+	tup = SearchSysCacheAttNum(relid, attnum);
+	if (!HeapTupleIsValid(tup))
+		return false;
+	notnull = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+	ReleaseSysCache(tup);
+	return !notnull;
+}
+
+/*
+ * registered_ancestor returns the nearest soft-deletable partitioned
+ * ancestor of a partition, reading the registry directly.
+ */
+static Oid
+registered_ancestor(Oid relid, RegistryRow *row)
+{
+	Oid			child = relid;
+
+	while (get_rel_relispartition(child))
+	{
+		Oid			parent = get_partition_parent(child, true);
+
+		*row = softdelete_registry_read(parent);
+		if (row->found)
+			return parent;
+		child = parent;
+	}
+	return InvalidOid;
+}
+
+/*
+ * is_stamp_name says whether a column name is the auto-enable name.
+ */
+static bool
+is_stamp_name(const char *name)
+{
+	return name != NULL && strcmp(name, SOFTDELETE_DEFAULT_COLUMN) == 0;
+}
+
+/*
+ * command_gives_deleted_at says whether a collected command could have
+ * given its table a deleted_at timestamptz column: CREATE TABLE (in any
+ * form), or ALTER TABLE that adds, retypes, renames to, or drops NOT NULL
+ * from a column named deleted_at.  Other DDL on a table never enables it:
+ * a table disabled on purpose stays disabled.
+ */
+static bool
+command_gives_deleted_at(const char *tag, CollectedCommand *cmd)
+{
+	ListCell   *lc;
+
+	if (strcmp(tag, "CREATE TABLE") == 0 || strcmp(tag, "CREATE TABLE AS") == 0 ||
+		strcmp(tag, "SELECT INTO") == 0)
+		return true;
+	if (cmd == NULL)
+		return false;
+	if (cmd->type == SCT_Simple && cmd->parsetree != NULL &&
+		IsA(cmd->parsetree, RenameStmt))
+	{
+		RenameStmt *stmt = (RenameStmt *) cmd->parsetree;
+
+		return stmt->renameType == OBJECT_COLUMN && is_stamp_name(stmt->newname);
+	}
+	if (cmd->type != SCT_AlterTable)
+		return false;
+	foreach(lc, cmd->d.alterTable.subcmds)
+	{
+		CollectedATSubcmd *sub = (CollectedATSubcmd *) lfirst(lc);
+		AlterTableCmd *at = (AlterTableCmd *) sub->parsetree;
+
+		if (at == NULL || !IsA(at, AlterTableCmd))
+			continue;
+		switch (at->subtype)
+		{
+			case AT_AddColumn:
+			case AT_AddColumnRecurse:
+				if (at->def != NULL && IsA(at->def, ColumnDef) &&
+					is_stamp_name(((ColumnDef *) at->def)->colname))
+					return true;
+				break;
+			case AT_AlterColumnType:
+			case AT_DropNotNull:
+				if (is_stamp_name(at->name))
+					return true;
+				break;
+			default:
+				break;
+		}
+	}
+	return false;
+}
+
+/*
+ * handle_table reacts to DDL on one table (attnum: the column the
+ * command named, if any; gives: whether the command may have given the
+ * table a deleted_at column).
+ */
+static void
+handle_table(Oid relid, int32 attnum, bool gives)
+{
+	char		relkind;
+	RegistryRow row;
+	Oid			root;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return;
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		return;
+
+	row = softdelete_registry_read(relid);
+	if (row.found)
+	{
+		/* a RENAME COLUMN of the stamp column: follow it */
+		if (get_attnum(relid, NameStr(row.column_name)) == InvalidAttrNumber &&
+			attnum > 0 && get_atttype(relid, attnum) == TIMESTAMPTZOID)
+		{
+			char	   *newname = get_attname(relid, attnum, false);
+
+			softdelete_registry_set_column(relid, newname);
+			namestrcpy(&row.column_name, newname);
+			CacheInvalidateRelcacheByRelid(relid);
+		}
+		if (relkind == RELKIND_PARTITIONED_TABLE)
+			softdelete_sync_partitions(relid, NameStr(row.column_name));
+		return;
+	}
+
+	root = registered_ancestor(relid, &row);
+	if (OidIsValid(root))
+	{
+		/* a partition created or attached under a soft-deletable table */
+		softdelete_sync_partitions(root, NameStr(row.column_name));
+		return;
+	}
+
+	if (gives && softdelete_auto_enable && auto_enable_candidate(relid))
+		softdelete_install(relid, SOFTDELETE_DEFAULT_COLUMN);
+}
+
+/*
+ * softdelete_ddl_command_end is the ddl_command_end event trigger.
+ */
+Datum
+softdelete_ddl_command_end(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *relids = NIL;
+	List	   *attnums = NIL;
+	List	   *gives = NIL;
+	ListCell   *lc1,
+			   *lc2,
+			   *lc3;
+	uint64		i;
+	int			ret;
+
+	check_event_protocol(fcinfo, "ddl_command_end", "softdelete_ddl_command_end");
+	if (softdelete_ddl_depth > 0 || !row_security)
+		PG_RETURN_VOID();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT objid, objsubid, command_tag, command"
+					  " FROM pg_catalog.pg_event_trigger_ddl_commands()"
+					  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+					  " AND object_type OPERATOR(pg_catalog.=) ANY ('{table,\"table column\"}')",
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		relids = lappend_oid(relids,
+							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc, 1, &isnull)));
+		attnums = lappend_int(attnums,
+							  DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 2, &isnull)));
+		{
+			char	   *tag = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+			Datum		command = SPI_getbinval(SPI_tuptable->vals[i],
+												SPI_tuptable->tupdesc, 4, &isnull);
+
+			gives = lappend_int(gives,
+								command_gives_deleted_at(tag, isnull ? NULL :
+														 (CollectedCommand *) DatumGetPointer(command)));
+		}
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+
+	forthree(lc1, relids, lc2, attnums, lc3, gives)
+		handle_table(lfirst_oid(lc1), (int32) lfirst_int(lc2), lfirst_int(lc3) != 0);
+	PG_RETURN_VOID();
+}
+
+/*
+ * One row of pg_event_trigger_dropped_objects(), as sql_drop needs it.
+ */
+typedef struct DroppedObject
+{
+	Oid			objid;
+	int32		objsubid;
+	char	   *type;
+	char	   *schema;			/* address_names[1] */
+	char	   *table;			/* address_names[2] */
+	char	   *name;			/* address_names[3], if any */
+} DroppedObject;
+
+/*
+ * registered_table_named returns the OID of the soft-deletable table (or
+ * recorded partition) schema.table, or InvalidOid.
+ */
+static Oid
+registered_table_named(const char *schema, const char *table, RegistryRow *row)
+{
+	Oid			nsp = get_namespace_oid(schema, true);
+	Oid			relid;
+	Oid			root;
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	relid = get_relname_relid(table, nsp);
+	if (!OidIsValid(relid))
+		return InvalidOid;
+	*row = softdelete_registry_read(relid);
+	if (row->found)
+		return relid;
+	*row = softdelete_partition_read(relid, &root);
+	if (row->found)
+	{
+		*row = softdelete_registry_read(root);
+		return relid;
+	}
+	return InvalidOid;
+}
+
+/*
+ * refuse_drop raises the error for a drop that would take away part of
+ * what enable() installed.
+ */
+static void
+refuse_drop(const char *what, const char *name, const char *table)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("cannot drop %s \"%s\" of soft-deletable table \"%s\"",
+					what, name, table),
+			 errdetail("Without it, deletes would no longer be soft or trashed rows would show."),
+			 errhint("Call softdelete.disable('%s') first.", table)));
+}
+
+/*
+ * softdelete_sql_drop is the sql_drop event trigger.
+ */
+Datum
+softdelete_sql_drop(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *dropped = NIL;
+	List	   *dropped_tables = NIL;
+	ListCell   *lc;
+	uint64		i;
+	int			ret;
+
+	check_event_protocol(fcinfo, "sql_drop", "softdelete_sql_drop");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT objid, objsubid, object_type, address_names"
+					  " FROM pg_catalog.pg_event_trigger_dropped_objects()"
+					  " WHERE object_type OPERATOR(pg_catalog.=) ANY"
+					  " ('{table,\"table column\",trigger,policy}')",
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(caller);
+		DroppedObject *obj = palloc0(sizeof(DroppedObject));
+		Datum		names;
+
+		obj->objid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		obj->objsubid = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		obj->type = SPI_getvalue(tup, desc, 3);
+		names = SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(names), TEXTOID, -1, false,
+							  TYPALIGN_INT, &elems, &nulls, &n);
+			if (n >= 1)
+				obj->schema = TextDatumGetCString(elems[0]);
+			if (n >= 2)
+				obj->table = TextDatumGetCString(elems[1]);
+			if (n >= 3)
+				obj->name = TextDatumGetCString(elems[2]);
+		}
+		if (strcmp(obj->type, "table") == 0)
+			dropped_tables = lappend_oid(dropped_tables, obj->objid);
+		dropped = lappend(dropped, obj);
+		MemoryContextSwitchTo(old);
+	}
+
+	/* dropped tables leave the registry */
+	foreach(lc, dropped_tables)
+	{
+		Oid			argtypes[1] = {OIDOID};
+		Datum		values[1];
+
+		values[0] = ObjectIdGetDatum(lfirst_oid(lc));
+		ret = SPI_execute_with_args("DELETE FROM softdelete.registry"
+									" WHERE tbl OPERATOR(pg_catalog.=) $1", 1,
+									argtypes, values, NULL, false, 0);
+		if (ret != SPI_OK_DELETE)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		ret = SPI_execute_with_args("DELETE FROM softdelete.partitions"
+									" WHERE tbl OPERATOR(pg_catalog.=) $1", 1,
+									argtypes, values, NULL, false, 0);
+		if (ret != SPI_OK_DELETE)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	}
+	SPI_finish();
+
+	if (softdelete_ddl_depth > 0)
+		PG_RETURN_VOID();
+
+	/* nothing enable() installed may go while the table stays */
+	foreach(lc, dropped)
+	{
+		DroppedObject *obj = (DroppedObject *) lfirst(lc);
+		RegistryRow row;
+		Oid			relid;
+
+		if (strcmp(obj->type, "table") == 0 || obj->schema == NULL || obj->table == NULL)
+			continue;
+		relid = registered_table_named(obj->schema, obj->table, &row);
+		if (!OidIsValid(relid) || list_member_oid(dropped_tables, relid))
+			continue;
+		if (strcmp(obj->type, "table column") == 0)
+		{
+			if (obj->name != NULL && strcmp(obj->name, NameStr(row.column_name)) == 0)
+				refuse_drop("column", obj->name, obj->table);
+		}
+		else if (obj->name != NULL &&
+				 (strcmp(obj->name, SOFTDELETE_TRIG_ROW) == 0 ||
+				  strcmp(obj->name, SOFTDELETE_TRIG_STMT) == 0 ||
+				  strcmp(obj->name, SOFTDELETE_TRIG_TRUNCATE) == 0 ||
+				  strcmp(obj->name, SOFTDELETE_POLICY_FILTER) == 0 ||
+				  (strcmp(obj->name, SOFTDELETE_POLICY_ALLOW) == 0 && !row.rls_was_enabled)))
+			refuse_drop(obj->type, obj->name, obj->table);
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * names_softdelete says whether a DROP's object list names "softdelete".
+ */
+static bool
+names_softdelete(List *objects)
+{
+	ListCell   *lc;
+
+	foreach(lc, objects)
+	{
+		Node	   *obj = (Node *) lfirst(lc);
+
+		if (IsA(obj, String) && strcmp(strVal(obj), SOFTDELETE_SCHEMA) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * softdelete_ddl_command_start is the ddl_command_start event trigger:
+ * it refuses to drop the extension, or its schema, while tables are
+ * soft-deletable.
+ */
+Datum
+softdelete_ddl_command_start(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	DropStmt   *stmt;
+	MemoryContext caller = CurrentMemoryContext;
+	int			ret;
+	char	   *tables = NULL;
+
+	trigdata = check_event_protocol(fcinfo, "ddl_command_start",
+									"softdelete_ddl_command_start");
+	if (trigdata->parsetree == NULL || !IsA(trigdata->parsetree, DropStmt))
+		PG_RETURN_VOID();
+	stmt = (DropStmt *) trigdata->parsetree;
+	if ((stmt->removeType != OBJECT_EXTENSION && stmt->removeType != OBJECT_SCHEMA) ||
+		!names_softdelete(stmt->objects))
+		PG_RETURN_VOID();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT pg_catalog.string_agg(tbl::pg_catalog.text, ', ' ORDER BY tbl::pg_catalog.text)"
+					  " FROM softdelete.registry", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+		tables = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (tables != NULL)
+		tables = MemoryContextStrdup(caller, tables);
+	SPI_finish();
+
+	if (tables != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop %s softdelete while tables are soft-deletable",
+						stmt->removeType == OBJECT_EXTENSION ? "extension" : "schema"),
+				 errdetail("Soft-deletable tables: %s.", tables),
+				 errhint("Call softdelete.disable() on each first: SELECT softdelete.disable(tbl) FROM softdelete.tables;")));
+	PG_RETURN_VOID();
+}
