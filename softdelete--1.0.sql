@@ -105,6 +105,21 @@ COMMENT ON FUNCTION softdelete.truncate_trigger() IS
 REVOKE ALL ON FUNCTION softdelete.after_delete_trigger() FROM PUBLIC;
 REVOKE ALL ON FUNCTION softdelete.truncate_trigger() FROM PUBLIC;
 
+/*
+ * stamp() is the new value of the stamp column when the planner hook
+ * (fidelity.c, preloaded library only) turns a DELETE on a table that
+ * foreign keys reference into an UPDATE: it returns now() and notes the
+ * row for the cascade.  Only rows this transaction has stamped are ever
+ * followed, so calling it by hand gains nothing; every role's DELETE
+ * needs to be able to run it.
+ */
+CREATE FUNCTION softdelete.stamp(tableoid pg_catalog.oid, ctid pg_catalog.tid)
+    RETURNS pg_catalog.timestamptz
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'softdelete_stamp_row';
+COMMENT ON FUNCTION softdelete.stamp(pg_catalog.oid, pg_catalog.tid) IS
+    'Internal: the stamp of a soft DELETE turned into an UPDATE; notes the row for the cascade';
+
 /* The interface */
 CREATE FUNCTION softdelete.enable(tbl pg_catalog.regclass,
                                   column_name pg_catalog.name DEFAULT 'deleted_at')

@@ -420,34 +420,17 @@ cascade_stamp(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp)
 }
 
 /*
- * softdelete_delete_rows soft-deletes the collected rows of relid and
- * everything their deletion cascades to, then checks the RESTRICT and NO
- * ACTION foreign keys that reference what was stamped.
+ * cascade_from follows the foreign keys that reference a set of rows just
+ * stamped, level by level, then checks the RESTRICT and NO ACTION foreign
+ * keys that reference what was stamped.
  */
-void
-softdelete_delete_rows(Oid relid, ItemPointer tids, int ntids)
+static void
+cascade_from(RowSet *first)
 {
 	TimestampTz stamp = GetCurrentTransactionStartTimestamp();
-	List	   *queue = NIL;
+	List	   *queue = list_make1(first);
 	List	   *checks = NIL;
 	ListCell   *lc;
-
-	if (!softdelete_fk_has_incoming(relid))
-	{
-		softdelete_stamp(relid, tids, ntids, NULL);
-		return;
-	}
-
-	{
-		RowSet	   *first = palloc(sizeof(RowSet));
-
-		first->relid = relid;
-		first->n = 0;
-		first->tids = NULL;
-		softdelete_stamp(relid, tids, ntids, first);
-		if (first->n > 0)
-			queue = lappend(queue, first);
-	}
 
 	/* level by level: each queued set is stamped already */
 	while (queue != NIL)
@@ -513,6 +496,47 @@ softdelete_delete_rows(Oid relid, ItemPointer tids, int ntids)
 		if (key != NULL)
 			report_still_referenced(check->edge, key);
 	}
+}
+
+/*
+ * softdelete_delete_rows soft-deletes the collected rows of relid and
+ * everything their deletion cascades to.
+ */
+void
+softdelete_delete_rows(Oid relid, ItemPointer tids, int ntids)
+{
+	RowSet	   *first;
+
+	if (!softdelete_fk_has_incoming(relid))
+	{
+		softdelete_stamp(relid, tids, ntids, NULL);
+		return;
+	}
+	first = palloc(sizeof(RowSet));
+	first->relid = relid;
+	first->n = 0;
+	first->tids = NULL;
+	softdelete_stamp(relid, tids, ntids, first);
+	if (first->n > 0)
+		cascade_from(first);
+}
+
+/*
+ * softdelete_cascade_stamped follows the foreign keys from rows of relid
+ * that a converted DELETE (fidelity.c) has stamped already.
+ */
+void
+softdelete_cascade_stamped(Oid relid, ItemPointer tids, int ntids)
+{
+	RowSet	   *first;
+
+	if (ntids <= 0 || !softdelete_fk_has_incoming(relid))
+		return;
+	first = palloc(sizeof(RowSet));
+	first->relid = relid;
+	first->n = ntids;
+	first->tids = tids;
+	cascade_from(first);
 }
 
 /*

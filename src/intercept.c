@@ -189,6 +189,7 @@ softdelete_pending_xact_callback(XactEvent event, void *arg)
 			bypass_stack = NIL;
 			softdelete_ddl_depth = 0;
 			softdelete_forget_deferred();
+			softdelete_forget_captured();
 			break;
 		default:
 			break;
@@ -258,6 +259,16 @@ softdelete_bypass_pop(void)
 {
 	if (bypass_stack != NIL)
 		bypass_stack = list_delete_first(bypass_stack);
+}
+
+/*
+ * softdelete_bypass_active says whether one of our own removals is
+ * running (fidelity.c then leaves DELETEs as they are).
+ */
+bool
+softdelete_bypass_active(void)
+{
+	return bypass_stack != NIL;
 }
 
 /*
@@ -352,7 +363,10 @@ softdelete_before_delete(PG_FUNCTION_ARGS)
 		return PointerGetDatum(tuple);
 
 	if (isnull)
+	{
 		softdelete_collect(cache->relid, &tid);
+		softdelete_rows_collected++;
+	}
 
 	return PointerGetDatum(NULL);
 }

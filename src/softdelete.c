@@ -47,4 +47,5 @@ _PG_init(void)
 	CacheRegisterRelcacheCallback(softdelete_apply_invalidate, (Datum) 0);
 	RegisterXactCallback(softdelete_pending_xact_callback, NULL);
 	RegisterSubXactCallback(softdelete_pending_subxact_callback, NULL);
+	softdelete_install_hooks();
 }

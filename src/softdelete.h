@@ -123,6 +123,7 @@ extern bool softdelete_bypass_allows(Oid relid, Oid root, ItemPointer tid,
 									 bool trashed);
 extern void softdelete_bypass_push(Oid trashed_root, const RowSet *rows);
 extern void softdelete_bypass_pop(void);
+extern bool softdelete_bypass_active(void);
 extern void softdelete_pending_xact_callback(XactEvent event, void *arg);
 extern void softdelete_pending_subxact_callback(SubXactEvent event,
 												SubTransactionId mySubid,
@@ -143,12 +144,18 @@ extern bool softdelete_fk_has_incoming(Oid relid);
 
 /* cascade.c */
 extern void softdelete_delete_rows(Oid relid, ItemPointer tids, int ntids);
+extern void softdelete_cascade_stamped(Oid relid, ItemPointer tids, int ntids);
 extern uint64 softdelete_restore_rows(Oid relid, const char *cond, int nparams,
 									  Oid *types, Datum *values);
 extern uint64 softdelete_remove_rows(Oid relid, const char *cond, int nparams,
 									 Oid *types, Datum *values, bool live_ok);
 extern void softdelete_check_deferred(void);
 extern void softdelete_forget_deferred(void);
+
+/* fidelity.c */
+extern void softdelete_install_hooks(void);
+extern void softdelete_forget_captured(void);
+extern int64 softdelete_rows_collected;
 
 /* policy.c */
 extern void softdelete_install(Oid relid, const char *column_name);

@@ -1,0 +1,476 @@
+/*-------------------------------------------------------------------------
+ *
+ * fidelity.c
+ *	  Planner and executor hooks, when the library is preloaded: DELETE on
+ *	  a soft-deletable table reports the rows it soft-deleted and returns
+ *	  them from RETURNING, as a hard DELETE would.
+ *
+ * The planner hook rewrites such a DELETE, after the rewriter has applied
+ * the caller's DELETE policies to it, into an UPDATE that sets the stamp
+ * column to now() on rows where it is NULL, before planning.  The
+ * statement keeps its privileges (the caller needs DELETE, not UPDATE),
+ * its row-level security (the DELETE policies, already attached as
+ * security quals), its command tag and row count ("DELETE 3": the plan
+ * still says CMD_DELETE), and its RETURNING list, which now sees the rows
+ * with their new stamp.  It works inside CTEs, with USING, with WHERE
+ * CURRENT OF, through updatable views and in PL/pgSQL.  The plan is as
+ * fast as the hand-written UPDATE.  Enabling or disabling a table
+ * invalidates its cached plans (the DDL does), so prepared statements are
+ * re-planned with the table's current state.
+ *
+ * When the table is referenced by foreign keys, the cascade needs the
+ * stamped rows: the new value is then softdelete.stamp(tableoid, ctid),
+ * which returns now() and notes the row, and the executor-finish hook
+ * follows the foreign keys from the rows noted (cascade.c).  Only rows
+ * this transaction has stamped are followed, so calling stamp() by hand
+ * gains nothing.
+ *
+ * Statements left to the trigger path (MERGE ... DELETE, our own purge
+ * and hard_delete, or any session where the library is not preloaded) get
+ * their count put right by the executor-run hook: the rows the BEFORE
+ * DELETE trigger collected during the statement are added to the count.
+ *
+ * The hooks are installed only when the library is named in
+ * shared_preload_libraries or session_preload_libraries, so that a
+ * session behaves the same from its first statement to its last.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "softdelete.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/plannodes.h"
+#include "optimizer/planner.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/varlena.h"
+
+PG_FUNCTION_INFO_V1(softdelete_stamp_row);
+
+/* Rows the BEFORE DELETE trigger collected during the current statement */
+int64		softdelete_rows_collected = 0;
+
+static planner_hook_type prev_planner = NULL;
+static ExecutorRun_hook_type prev_executor_run = NULL;
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
+
+static bool stamped_successor(Oid relid, ItemPointer tid, ItemPointer successor);
+
+/* Rows stamped by converted DELETEs, captured for the cascade */
+static List *captured = NIL;	/* RowSet *, in TopTransactionContext */
+static int	capture_depth = 0;	/* > 0 while a converted plan runs */
+
+/*
+ * listed_in says whether a library list GUC names softdelete.
+ */
+static bool
+listed_in(const char *guc)
+{
+	const char *value = GetConfigOption(guc, true, false);
+	char	   *copy;
+	List	   *names;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (value == NULL || value[0] == '\0')
+		return false;
+	copy = pstrdup(value);
+	if (!SplitDirectoriesString(copy, ',', &names))
+		return false;
+	foreach(lc, names)
+	{
+		char	   *name = (char *) lfirst(lc);
+		char	   *base = strrchr(name, '/');
+
+		base = base ? base + 1 : name;
+		if (strcmp(base, "softdelete") == 0 || strcmp(base, "softdelete.so") == 0)
+			found = true;
+	}
+	return found;
+}
+
+/*
+ * stamp_function returns the OID of softdelete.stamp(oid, tid).
+ */
+static Oid
+stamp_function(void)
+{
+	Oid			argtypes[2] = {OIDOID, TIDOID};
+
+	return LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
+									 makeString("stamp")),
+						  2, argtypes, false);
+}
+
+/*
+ * filtered_already says whether the security quals of the target already
+ * hold "stamp IS NULL" at top level (our restrictive policy does, for a
+ * role subject to row-level security), so that it is not added twice.
+ */
+static bool
+filtered_already(RangeTblEntry *rte, int varno, AttrNumber attnum)
+{
+	ListCell   *lc;
+
+	foreach(lc, rte->securityQuals)
+	{
+		Node	   *qual = (Node *) lfirst(lc);
+		List	   *conjuncts;
+		ListCell   *lc2;
+
+		if (IsA(qual, BoolExpr) && ((BoolExpr *) qual)->boolop == AND_EXPR)
+			conjuncts = ((BoolExpr *) qual)->args;
+		else
+			conjuncts = list_make1(qual);
+		foreach(lc2, conjuncts)
+		{
+			NullTest   *nt = (NullTest *) lfirst(lc2);
+
+			if (IsA(nt, NullTest) && nt->nulltesttype == IS_NULL &&
+				nt->arg != NULL && IsA(nt->arg, Var) &&
+				((Var *) nt->arg)->varno == varno &&
+				((Var *) nt->arg)->varattno == attnum &&
+				((Var *) nt->arg)->varlevelsup == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * convert_delete turns a DELETE on a soft-deletable table into the UPDATE
+ * that soft-deletes the same rows; also the DELETEs in its CTEs.  Returns
+ * whether q itself was converted.
+ */
+static bool
+convert_delete(Query *q)
+{
+	ListCell   *lc;
+	RangeTblEntry *rte;
+	const SoftDeleteTable *table;
+	FuncExpr   *now;
+	NullTest   *live;
+	Var		   *stamp;
+
+	foreach(lc, q->cteList)
+	{
+		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
+
+		if (cte->ctequery != NULL && IsA(cte->ctequery, Query))
+			(void) convert_delete((Query *) cte->ctequery);
+	}
+
+	if (q->commandType != CMD_DELETE || q->resultRelation <= 0 ||
+		q->targetList != NIL)
+		return false;
+	rte = rt_fetch(q->resultRelation, q->rtable);
+	if (rte->rtekind != RTE_RELATION)
+		return false;
+	table = softdelete_lookup(rte->relid);
+	if (!OidIsValid(table->root) || table->attnum <= 0)
+		return false;
+
+	/*
+	 * SET stamp = now(), the transaction's start, at execution.  When the
+	 * cascade needs the stamped rows, softdelete.stamp(tableoid, ctid)
+	 * gives the same value and notes the row.
+	 */
+	if (softdelete_fk_has_incoming(rte->relid))
+		now = makeFuncExpr(stamp_function(), TIMESTAMPTZOID,
+						   list_make2(makeVar(q->resultRelation,
+											  TableOidAttributeNumber,
+											  OIDOID, -1, InvalidOid, 0),
+									  makeVar(q->resultRelation,
+											  SelfItemPointerAttributeNumber,
+											  TIDOID, -1, InvalidOid, 0)),
+						   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	else
+		now = makeFuncExpr(F_NOW, TIMESTAMPTZOID, NIL, InvalidOid, InvalidOid,
+						   COERCE_EXPLICIT_CALL);
+	q->targetList = list_make1(makeTargetEntry((Expr *) now, table->attnum,
+											   pstrdup(NameStr(table->column_name)),
+											   false));
+
+	/* AND stamp IS NULL: rows already in the trash are not touched again */
+	if (!filtered_already(rte, q->resultRelation, table->attnum))
+	{
+		stamp = makeVar(q->resultRelation, table->attnum, TIMESTAMPTZOID, -1,
+						InvalidOid, 0);
+		live = makeNode(NullTest);
+		live->arg = (Expr *) stamp;
+		live->nulltesttype = IS_NULL;
+		live->argisrow = false;
+		live->location = -1;
+		q->jointree->quals = make_and_qual(q->jointree->quals, (Node *) live);
+	}
+
+	rte->updatedCols = bms_add_member(rte->updatedCols,
+									  table->attnum - FirstLowInvalidHeapAttributeNumber);
+	q->commandType = CMD_UPDATE;
+	return true;
+}
+
+/*
+ * softdelete_planner is the planner hook.
+ */
+static PlannedStmt *
+softdelete_planner(Query *parse, const char *query_string, int cursorOptions,
+				   ParamListInfo boundParams)
+{
+	bool		converted = false;
+	PlannedStmt *result;
+
+	/* our own removals (purge, hard_delete) must stay DELETEs */
+	if (!softdelete_bypass_active() && !IsBinaryUpgrade)
+		converted = convert_delete(parse);
+
+	if (prev_planner)
+		result = prev_planner(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+
+	if (converted)
+	{
+		/* still a DELETE to the client: command tag, row count */
+		result->commandType = CMD_DELETE;
+	}
+	return result;
+}
+
+/*
+ * is_converted says whether a plan is a DELETE we turned into an UPDATE.
+ */
+static bool
+is_converted(QueryDesc *queryDesc)
+{
+	Plan	   *top = queryDesc->plannedstmt->planTree;
+
+	return queryDesc->plannedstmt->commandType == CMD_DELETE &&
+		top != NULL && IsA(top, ModifyTable) &&
+		((ModifyTable *) top)->operation == CMD_UPDATE;
+}
+
+/*
+ * softdelete_executor_run is the executor-run hook: it counts the rows a
+ * DELETE soft-deleted, whichever path it took.
+ */
+static void
+softdelete_executor_run(QueryDesc *queryDesc, ScanDirection direction,
+						uint64 count, bool execute_once)
+{
+	int64		saved_collected = softdelete_rows_collected;
+	int64		collected;
+	uint64		before = queryDesc->estate->es_processed;
+
+	softdelete_rows_collected = 0;
+	capture_depth++;
+	PG_TRY();
+	{
+		if (prev_executor_run)
+			prev_executor_run(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_CATCH();
+	{
+		capture_depth--;
+		softdelete_rows_collected = saved_collected;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	capture_depth--;
+	collected = softdelete_rows_collected;
+	softdelete_rows_collected = saved_collected;
+
+	if (is_converted(queryDesc))
+		softdelete_rows_stamped += queryDesc->estate->es_processed - before;
+	else if (queryDesc->operation == CMD_DELETE || queryDesc->operation == CMD_MERGE)
+		queryDesc->estate->es_processed += collected;
+}
+
+/*
+ * softdelete_executor_finish is the executor-finish hook: once the
+ * statement (and its CTEs) is done, the rows converted DELETEs stamped
+ * are followed along the foreign keys.  What a nested statement's finish
+ * finds was stamped already, so following it then is just as right.
+ */
+static void
+softdelete_executor_finish(QueryDesc *queryDesc)
+{
+	/* the ModifyTable nodes of CTEs run to completion in here */
+	capture_depth++;
+	PG_TRY();
+	{
+		if (prev_executor_finish)
+			prev_executor_finish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_CATCH();
+	{
+		capture_depth--;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	capture_depth--;
+
+	while (captured != NIL)
+	{
+		List	   *sets = captured;
+		ListCell   *lc;
+
+		captured = NIL;
+		foreach(lc, sets)
+		{
+			RowSet	   *set = (RowSet *) lfirst(lc);
+			int			i,
+						kept = 0;
+
+			/* the notes name the versions before the update: follow them */
+			for (i = 0; i < set->n; i++)
+			{
+				ItemPointerData next;
+
+				if (stamped_successor(set->relid, &set->tids[i], &next))
+					set->tids[kept++] = next;
+			}
+			softdelete_cascade_stamped(set->relid, set->tids, kept);
+		}
+	}
+}
+
+/*
+ * softdelete_forget_captured drops captured rows at transaction end.
+ */
+void
+softdelete_forget_captured(void)
+{
+	captured = NIL;
+	capture_depth = 0;
+}
+
+/*
+ * note_stamped records a row version for the cascade.
+ */
+static void
+note_stamped(Oid relid, ItemPointer tid)
+{
+	RowSet	   *set = NULL;
+	ListCell   *lc;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	foreach(lc, captured)
+	{
+		if (((RowSet *) lfirst(lc))->relid == relid)
+		{
+			set = (RowSet *) lfirst(lc);
+			break;
+		}
+	}
+	if (set == NULL)
+	{
+		set = palloc0(sizeof(RowSet));
+		set->relid = relid;
+		set->tids = palloc(sizeof(ItemPointerData) * 64);
+		captured = lappend(captured, set);
+	}
+	else if (set->n >= 64 && (set->n & (set->n - 1)) == 0)
+		set->tids = repalloc_huge(set->tids, sizeof(ItemPointerData) * set->n * 2);
+	set->tids[set->n++] = *tid;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * stamp(tableoid oid, ctid tid) returns the transaction's start time, the
+ * stamp, and notes the row (the version about to be updated) so that the
+ * cascade can follow it once the statement is done.  What it notes is
+ * checked then: only rows this transaction has stamped count, so calling
+ * it by hand gains nothing.
+ */
+Datum
+softdelete_stamp_row(PG_FUNCTION_ARGS)
+{
+	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1) && capture_depth > 0)
+		note_stamped(PG_GETARG_OID(0), (ItemPointer) PG_GETARG_POINTER(1));
+	PG_RETURN_TIMESTAMPTZ(GetCurrentTransactionStartTimestamp());
+}
+
+/*
+ * stamped_successor finds the version that this transaction's soft
+ * delete made of the row version at tid, if there is one: written by
+ * this transaction, in a soft-deletable table, carrying this
+ * transaction's stamp.
+ */
+static bool
+stamped_successor(Oid relid, ItemPointer tid, ItemPointer successor)
+{
+	const SoftDeleteTable *table = softdelete_lookup(relid);
+	Relation	rel;
+	HeapTupleData tuple;
+	Buffer		buffer;
+	bool		found = false;
+
+	if (!OidIsValid(table->root) || table->attnum <= 0)
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	tuple.t_self = *tid;
+	if (heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
+	{
+		ItemPointerData next = tuple.t_data->t_ctid;
+
+		ReleaseBuffer(buffer);
+		if (!ItemPointerEquals(&next, tid) && ItemPointerIsValid(&next))
+		{
+			tuple.t_self = next;
+			if (heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
+			{
+				bool		isnull;
+				Datum		stamp = heap_getattr(&tuple, table->attnum,
+												 RelationGetDescr(rel), &isnull);
+
+				found = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple.t_data)) &&
+					!isnull &&
+					DatumGetTimestampTz(stamp) == GetCurrentTransactionStartTimestamp();
+				ReleaseBuffer(buffer);
+				*successor = next;
+			}
+		}
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * softdelete_install_hooks chains our hooks, if the library is preloaded.
+ */
+void
+softdelete_install_hooks(void)
+{
+	if (!process_shared_preload_libraries_in_progress &&
+		!listed_in("session_preload_libraries") &&
+		!listed_in("shared_preload_libraries"))
+		return;
+	prev_planner = planner_hook;
+	planner_hook = softdelete_planner;
+	prev_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = softdelete_executor_run;
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = softdelete_executor_finish;
+}
