@@ -149,6 +149,18 @@ sd_cluster_start() {
     sd_log "cluster up: PGHOST=$PGHOST PGPORT=$PGPORT (data $SD_DATA, log $SD_LOG)"
 }
 
+# sd_cluster_restart [extra postgresql.conf lines...]: append the lines,
+# then restart the running cluster (e.g. to preload a library).
+sd_cluster_restart() {
+    local line
+    for line in "$@"; do echo "$line"; done >>"$SD_DATA/postgresql.conf"
+    if ! sd__as_owner "$SD_BIN/pg_ctl" -D "$SD_DATA" -w -t 60 -l "$SD_LOG" restart >/dev/null; then
+        sd_log "pg_ctl restart failed; server log:"
+        cat "$SD_LOG" >&2 || true
+        sd_die "could not restart cluster"
+    fi
+}
+
 sd_cluster_stop() {
     [ -n "${SD_DATA:-}" ] && [ -f "$SD_DATA/postmaster.pid" ] || return 0
     sd__as_owner "$SD_BIN/pg_ctl" -D "$SD_DATA" -w -t 60 -m fast stop >/dev/null 2>&1 \

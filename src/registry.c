@@ -17,6 +17,7 @@
 
 #include "catalog/partition.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -307,6 +308,19 @@ softdelete_lookup(Oid relid)
 	memset(&computed, 0, sizeof(computed));
 	computed.relid = relid;
 	computed.root = InvalidOid;
+
+	/*
+	 * A preloaded library plans DELETEs in every database: where the
+	 * extension is not installed, nothing is soft-deletable.  (enable()
+	 * invalidates the table's relcache, which drops this answer.)
+	 */
+	if (!OidIsValid(get_extension_oid("softdelete", true)))
+	{
+		entry = hash_search(lookup_cache, &relid, HASH_ENTER, &found);
+		*entry = computed;
+		return entry;
+	}
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
