@@ -5,7 +5,7 @@ OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 DATA        = $(wildcard softdelete--*.sql)
 PGFILEDESC  = "softdelete - soft delete for PostgreSQL"
 
-REGRESS     = install enable delete trash restore soft_delete purge hard_delete \
+REGRESS     = install upgrade enable delete trash restore soft_delete purge hard_delete \
               cascade cascade_restore cascade_shapes event_trigger partitions protection \
               fidelity privileges bad_input quoting truncate search_path_attack uninstall
 REGRESS_OPTS = --inputdir=.
