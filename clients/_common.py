@@ -18,6 +18,8 @@ Output is TAP-like: one "ok - name" / "not ok - name" line per check.
 
 import os
 import sys
+
+sys.dont_write_bytecode = True  # leave no __pycache__ in the checkout
 import traceback
 import uuid
 
@@ -67,20 +69,25 @@ class Sandbox:
 
     # -- lifecycle -----------------------------------------------------
     def __enter__(self):
-        admin = admin_connect()
         try:
-            with admin.cursor() as cur:
-                cur.execute("CREATE ROLE %s LOGIN NOSUPERUSER NOBYPASSRLS" % _ident(self.role))
-                cur.execute("CREATE DATABASE %s OWNER %s" % (_ident(self.dbname), _ident(self.role)))
-        finally:
-            admin.close()
-        admin = admin_connect(self.dbname)
-        try:
-            with admin.cursor() as cur:
-                cur.execute("CREATE EXTENSION softdelete")
-                cur.execute("ALTER SCHEMA public OWNER TO %s" % _ident(self.role))
-        finally:
-            admin.close()
+            admin = admin_connect()
+            try:
+                with admin.cursor() as cur:
+                    cur.execute("CREATE ROLE %s LOGIN NOSUPERUSER NOBYPASSRLS" % _ident(self.role))
+                    cur.execute("CREATE DATABASE %s OWNER %s"
+                                % (_ident(self.dbname), _ident(self.role)))
+            finally:
+                admin.close()
+            admin = admin_connect(self.dbname)
+            try:
+                with admin.cursor() as cur:
+                    cur.execute("CREATE EXTENSION softdelete")
+                    cur.execute("ALTER SCHEMA public OWNER TO %s" % _ident(self.role))
+            finally:
+                admin.close()
+        except BaseException:
+            self.drop()
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb):
