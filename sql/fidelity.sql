@@ -123,6 +123,19 @@ EXECUTE drop_note(3);                            -- hard again
 SELECT id, deleted_at IS NOT NULL AS trashed FROM notes ORDER BY id;
 DEALLOCATE drop_note;
 
+-- softdelete.delete_as_update = off leaves DELETE to the trigger path,
+-- for statements planned after the change: still soft and counted right,
+-- but RETURNING has no rows there (and a RETURNING statement's count is
+-- the rows it returned)
+SET softdelete.delete_as_update = off;
+EXPLAIN (COSTS OFF) DELETE FROM acct WHERE id = 11;
+DELETE FROM acct WHERE id = 11;
+\echo :ROW_COUNT
+SELECT softdelete.restore('acct', 11);
+DELETE FROM acct WHERE id = 11 RETURNING id;
+SELECT softdelete.restore('acct', 11);
+RESET softdelete.delete_as_update;
+
 -- the table's own DELETE triggers do not fire on the converted path (the
 -- table's UPDATE triggers do); see README
 CREATE TABLE log (what text);

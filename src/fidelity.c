@@ -238,7 +238,7 @@ softdelete_planner(Query *parse, const char *query_string, int cursorOptions,
 	PlannedStmt *result;
 
 	/* our own removals (purge, hard_delete) must stay DELETEs */
-	if (!softdelete_bypass_active() && !IsBinaryUpgrade)
+	if (softdelete_delete_as_update && !softdelete_bypass_active() && !IsBinaryUpgrade)
 		converted = convert_delete(parse);
 
 	if (prev_planner)

@@ -22,6 +22,9 @@ PG_MODULE_MAGIC;
 /* softdelete.auto_enable: the event trigger enables tables with deleted_at */
 bool		softdelete_auto_enable = true;
 
+/* softdelete.delete_as_update: preloaded, plan DELETEs as the stamping UPDATE */
+bool		softdelete_delete_as_update = true;
+
 /* Raised while the extension runs its own DDL; event triggers then stay out */
 int			softdelete_ddl_depth = 0;
 
@@ -37,6 +40,14 @@ _PG_init(void)
 							 "Makes tables created or altered to have a deleted_at timestamptz column soft-deletable.",
 							 "Only while row_security is on: pg_dump's scripts turn it off, so that a restore reproduces exactly what was dumped.",
 							 &softdelete_auto_enable,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("softdelete.delete_as_update",
+							 "Plans DELETE on a soft-deletable table as the UPDATE that soft-deletes the same rows.",
+							 "Only with the library preloaded. Gives true row counts and RETURNING; off leaves DELETEs to the trigger path. Takes effect for statements planned after the change.",
+							 &softdelete_delete_as_update,
 							 true,
 							 PGC_USERSET,
 							 0,

@@ -94,6 +94,7 @@ typedef struct SoftDeleteIdentity
 /* softdelete.c */
 extern void _PG_init(void);
 extern bool softdelete_auto_enable;
+extern bool softdelete_delete_as_update;
 extern int	softdelete_ddl_depth;
 
 /* registry.c */
