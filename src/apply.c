@@ -16,6 +16,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -76,7 +77,12 @@ stamp_plan_for(Oid relid, bool returning)
 					 " WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %s IS NULL%s",
 					 softdelete_qualified_name(relid), column, column,
 					 returning ? " RETURNING ctid" : "");
-	plan = SPI_prepare(sql.data, 2, argtypes);
+	/*
+	 * A generic plan: with the TIDs as a constant, a custom plan for a big
+	 * set costs hundreds of milliseconds to make and picks a sequential
+	 * scan; the generic plan is a TID scan, and is made once.
+	 */
+	plan = SPI_prepare_cursor(sql.data, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
 			 SPI_result_code_string(SPI_result));
