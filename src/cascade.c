@@ -368,6 +368,46 @@ report_still_referenced(const FkEdge *edge, const char *key)
 }
 
 /*
+ * update_children stamps (stamp given, restoring false) the live rows of
+ * the child side of edge that reference keys, or restores (restoring
+ * true) those that carry stamp; returns them grouped by relation and adds
+ * their number to *count.
+ */
+static List *
+update_children(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp,
+				bool restoring, uint64 *count)
+{
+	const SoftDeleteTable *child = softdelete_lookup(edge->child);
+	const char *column = quote_identifier(NameStr(child->column_name));
+	StringInfoData sql;
+	Oid			types[INDEX_MAX_KEYS + 1];
+	Datum		values[INDEX_MAX_KEYS + 1];
+	List	   *sets = NIL;
+
+	memcpy(types, keys->arraytypes, sizeof(Oid) * keys->nkeys);
+	memcpy(values, keys->arrays, sizeof(Datum) * keys->nkeys);
+	types[keys->nkeys] = TIMESTAMPTZOID;
+	values[keys->nkeys] = TimestampTzGetDatum(stamp);
+
+	initStringInfo(&sql);
+	if (restoring)
+		appendStringInfo(&sql,
+						 "UPDATE %s c SET %s = NULL WHERE c.%s OPERATOR(pg_catalog.=) $%d AND ",
+						 softdelete_qualified_name(edge->child), column, column,
+						 keys->nkeys + 1);
+	else
+		appendStringInfo(&sql, "UPDATE %s c SET %s = $%d WHERE c.%s IS NULL AND ",
+						 softdelete_qualified_name(edge->child), column,
+						 keys->nkeys + 1, column);
+	append_key_match(&sql, edge, 1, "c", false);
+	appendStringInfoString(&sql, " RETURNING c.tableoid, c.ctid");
+	*count += run_as_owner(edge->child, sql.data, keys->nkeys + 1, types, values,
+						   SPI_OK_UPDATE_RETURNING, read_rowsets, &sets);
+	pfree(sql.data);
+	return sets;
+}
+
+/*
  * cascade_stamp stamps the live rows of the child side of edge that
  * reference keys, and returns them grouped by relation.
  */
@@ -375,12 +415,6 @@ static List *
 cascade_stamp(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp)
 {
 	const SoftDeleteTable *child = softdelete_lookup(edge->child);
-	StringInfoData sql;
-	Oid			types[INDEX_MAX_KEYS + 1];
-	Datum		values[INDEX_MAX_KEYS + 1];
-	const char *column;
-	List	   *sets = NIL;
-	uint64		n;
 
 	if (!OidIsValid(child->root))
 	{
@@ -400,23 +434,7 @@ cascade_stamp(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp)
 		return NIL;
 	}
 
-	column = quote_identifier(NameStr(child->column_name));
-	memcpy(types, keys->arraytypes, sizeof(Oid) * keys->nkeys);
-	memcpy(values, keys->arrays, sizeof(Datum) * keys->nkeys);
-	types[keys->nkeys] = TIMESTAMPTZOID;
-	values[keys->nkeys] = TimestampTzGetDatum(stamp);
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "UPDATE %s c SET %s = $%d WHERE c.%s IS NULL AND ",
-					 softdelete_qualified_name(edge->child), column,
-					 keys->nkeys + 1, column);
-	append_key_match(&sql, edge, 1, "c", false);
-	appendStringInfoString(&sql, " RETURNING c.tableoid, c.ctid");
-	n = run_as_owner(edge->child, sql.data, keys->nkeys + 1, types, values,
-					 SPI_OK_UPDATE_RETURNING, read_rowsets, &sets);
-	softdelete_rows_stamped += n;
-	pfree(sql.data);
-	return sets;
+	return update_children(edge, keys, stamp, false, &softdelete_rows_stamped);
 }
 
 /*
@@ -607,40 +625,6 @@ softdelete_forget_deferred(void)
 }
 
 /*
- * restore_children restores the rows of the child side of edge that
- * reference keys and carry stamp, and returns them grouped by relation.
- */
-static List *
-restore_children(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp,
-				 uint64 *count)
-{
-	const SoftDeleteTable *child = softdelete_lookup(edge->child);
-	StringInfoData sql;
-	Oid			types[INDEX_MAX_KEYS + 1];
-	Datum		values[INDEX_MAX_KEYS + 1];
-	const char *column;
-	List	   *sets = NIL;
-
-	column = quote_identifier(NameStr(child->column_name));
-	memcpy(types, keys->arraytypes, sizeof(Oid) * keys->nkeys);
-	memcpy(values, keys->arrays, sizeof(Datum) * keys->nkeys);
-	types[keys->nkeys] = TIMESTAMPTZOID;
-	values[keys->nkeys] = TimestampTzGetDatum(stamp);
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "UPDATE %s c SET %s = NULL WHERE c.%s OPERATOR(pg_catalog.=) $%d AND ",
-					 softdelete_qualified_name(edge->child), column, column,
-					 keys->nkeys + 1);
-	append_key_match(&sql, edge, 1, "c", false);
-	appendStringInfoString(&sql, " RETURNING c.tableoid, c.ctid");
-	*count += run_as_owner(edge->child, sql.data, keys->nkeys + 1, types, values,
-						   SPI_OK_UPDATE_RETURNING, read_rowsets, &sets);
-	pfree(sql.data);
-	return sets;
-}
-
-/*
  * check_parents_live locks, FOR SHARE, every soft-deletable row that the
  * restored rows of set reference, and refuses the restore if one of them
  * is in the trash.
@@ -807,7 +791,7 @@ softdelete_restore_rows(Oid relid, const char *cond, int nparams, Oid *types,
 				continue;
 			if (!fetch_keys(set, edge->parent, edge->parent_attnums, edge->nkeys, &keys))
 				continue;
-			queue = list_concat(queue, restore_children(edge, &keys, stamp, &count));
+			queue = list_concat(queue, update_children(edge, &keys, stamp, true, &count));
 		}
 	}
 

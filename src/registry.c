@@ -28,6 +28,25 @@ static HTAB *lookup_cache = NULL;
 static SPIPlanPtr read_plan = NULL;
 
 /*
+ * write_registry runs one statement that changes the registry, in its own
+ * SPI connection, and checks that it did what was expected.
+ */
+static void
+write_registry(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			   int expected)
+{
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	if (ret != expected)
+		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
+			 SPI_result_code_string(ret));
+	SPI_finish();
+}
+
+/*
  * registry_read_connected reads the registry row of relid; the caller
  * has connected to SPI.
  */
@@ -103,7 +122,6 @@ softdelete_registry_insert(Oid relid, const char *column_name,
 	Oid			argtypes[4] = {REGCLASSOID, NAMEOID, BOOLOID, BOOLOID};
 	Datum		values[4];
 	NameData	colname;
-	int			ret;
 
 	namestrcpy(&colname, column_name);
 	values[0] = ObjectIdGetDatum(relid);
@@ -111,16 +129,10 @@ softdelete_registry_insert(Oid relid, const char *column_name,
 	values[2] = BoolGetDatum(rls_was_enabled);
 	values[3] = BoolGetDatum(rls_was_forced);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("INSERT INTO softdelete.registry"
-								" (tbl, column_name, rls_was_enabled, rls_was_forced)"
-								" VALUES ($1, $2, $3, $4)",
-								4, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "SPI_execute_with_args failed: %s",
-			 SPI_result_code_string(ret));
-	SPI_finish();
+	write_registry("INSERT INTO softdelete.registry"
+				   " (tbl, column_name, rls_was_enabled, rls_was_forced)"
+				   " VALUES ($1, $2, $3, $4)",
+				   4, argtypes, values, SPI_OK_INSERT);
 }
 
 /*
@@ -131,18 +143,11 @@ softdelete_registry_delete(Oid relid)
 {
 	Oid			argtypes[1] = {REGCLASSOID};
 	Datum		values[1];
-	int			ret;
 
 	values[0] = ObjectIdGetDatum(relid);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("DELETE FROM softdelete.registry"
-								" WHERE tbl OPERATOR(pg_catalog.=) $1",
-								1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_DELETE)
-		elog(ERROR, "SPI_execute_with_args failed: %s",
-			 SPI_result_code_string(ret));
-	SPI_finish();
+	write_registry("DELETE FROM softdelete.registry"
+				   " WHERE tbl OPERATOR(pg_catalog.=) $1",
+				   1, argtypes, values, SPI_OK_DELETE);
 }
 
 /*
@@ -155,19 +160,13 @@ softdelete_registry_set_column(Oid relid, const char *column_name)
 	Oid			argtypes[2] = {REGCLASSOID, NAMEOID};
 	Datum		values[2];
 	NameData	colname;
-	int			ret;
 
 	namestrcpy(&colname, column_name);
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = NameGetDatum(&colname);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("UPDATE softdelete.registry SET column_name = $2"
-								" WHERE tbl OPERATOR(pg_catalog.=) $1",
-								2, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	SPI_finish();
+	write_registry("UPDATE softdelete.registry SET column_name = $2"
+				   " WHERE tbl OPERATOR(pg_catalog.=) $1",
+				   2, argtypes, values, SPI_OK_UPDATE);
 }
 
 /*
@@ -219,26 +218,20 @@ softdelete_partition_write(Oid relid, Oid root, bool rls_was_enabled,
 {
 	Oid			argtypes[4] = {REGCLASSOID, REGCLASSOID, BOOLOID, BOOLOID};
 	Datum		values[4];
-	int			ret;
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = ObjectIdGetDatum(root);
 	values[2] = BoolGetDatum(rls_was_enabled);
 	values[3] = BoolGetDatum(rls_was_forced);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	if (insert)
-		ret = SPI_execute_with_args("INSERT INTO softdelete.partitions"
-									" (tbl, root, rls_was_enabled, rls_was_forced)"
-									" VALUES ($1, $2, $3, $4)",
-									4, argtypes, values, NULL, false, 0);
+		write_registry("INSERT INTO softdelete.partitions"
+					   " (tbl, root, rls_was_enabled, rls_was_forced)"
+					   " VALUES ($1, $2, $3, $4)",
+					   4, argtypes, values, SPI_OK_INSERT);
 	else
-		ret = SPI_execute_with_args("DELETE FROM softdelete.partitions"
-									" WHERE tbl OPERATOR(pg_catalog.=) $1",
-									1, argtypes, values, NULL, false, 0);
-	if (ret != (insert ? SPI_OK_INSERT : SPI_OK_DELETE))
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	SPI_finish();
+		write_registry("DELETE FROM softdelete.partitions"
+					   " WHERE tbl OPERATOR(pg_catalog.=) $1",
+					   1, argtypes, values, SPI_OK_DELETE);
 }
 
 /*
