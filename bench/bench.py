@@ -162,10 +162,9 @@ def setup_database(ctx):
         run(ctx.su, "UPDATE pg_proc SET probin = %s WHERE probin = '$libdir/softdelete'", (a.module,))
         if not one(ctx.su, "SELECT count(*) FROM pg_proc WHERE probin = %s", (a.module,)):
             sys.exit("error: no C function of softdelete found to pin to " + a.module)
-        # This session may have loaded $libdir/softdelete already; loading a
-        # second copy would clash, so continue in a new one.
-        ctx.su.close()
-        ctx.su = connect("postgres")
+    # This session loaded $libdir/softdelete (CREATE FUNCTION validates C
+    # functions by loading them); continue in a new one.  bench/run restarts
+    # the cluster with the pinned copy preloaded before phase `run`.
     ctx.su.close()
     ctx.su = connect("postgres")
     run(ctx.su, "ALTER SCHEMA public OWNER TO " + APP)

@@ -126,6 +126,12 @@ SELECT id FROM folders ORDER BY id;
 SELECT id FROM files;
 DELETE FROM folders WHERE id = 2;          -- nothing references folder 2: allowed
 SELECT id FROM folders ORDER BY id;
+-- PostgreSQL's RI accepts a new row referencing a trashed parent; purging
+-- that parent would hard-delete the row through CASCADE: refused
+INSERT INTO files VALUES (2, 2);
+SELECT softdelete.purge('folders');        -- fails
+SELECT id FROM files ORDER BY id;
+SELECT id FROM softdelete.trash(NULL::folders);
 -- RESTRICT into a table that is not soft-deletable: every row there is live
 CREATE TABLE tags (id int PRIMARY KEY);
 CREATE TABLE tagged (tag_id int REFERENCES tags ON DELETE RESTRICT);

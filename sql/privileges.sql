@@ -65,6 +65,11 @@ CREATE TRIGGER t BEFORE DELETE ON sneaky FOR EACH ROW
     EXECUTE FUNCTION softdelete.before_delete_trigger();
 DELETE FROM sneaky;
 SELECT count(*) FROM sneaky;
+-- attached at the wrong time, it says so
+DROP TRIGGER t ON sneaky;
+CREATE TRIGGER t AFTER INSERT ON sneaky FOR EACH ROW
+    EXECUTE FUNCTION softdelete.before_delete_trigger();
+SELECT outcome($$INSERT INTO sneaky VALUES (2)$$);
 
 RESET ROLE;
 DROP TABLE calls, sneaky;
