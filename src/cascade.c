@@ -32,6 +32,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -42,6 +43,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 /* Keys of a set of rows, one array per key column */
 typedef struct KeyArrays
@@ -68,11 +70,15 @@ typedef void (*ResultReader) (SPITupleTable *tuptable, uint64 nrows, void *out);
  * run_as_owner runs one statement as the owner of relid, past the
  * soft-delete filter, and lets reader copy what it needs of the result
  * into the caller's memory context before the SPI connection closes.
- * Returns the number of rows processed.
+ * Returns the number of rows processed.  With generic_plan, the plan is
+ * made without looking at the parameters: a big array of TIDs as a
+ * constant would cost much to plan and tempt the planner into a
+ * sequential scan, where the generic plan is a TID scan.
  */
 static uint64
-run_as_owner(Oid relid, const char *sql, int nargs, Oid *types, Datum *values,
-			 int expected, ResultReader reader, void *out)
+run_as_owner_planned(Oid relid, const char *sql, int nargs, Oid *types,
+					 Datum *values, int expected, ResultReader reader, void *out,
+					 bool generic_plan)
 {
 	SoftDeleteIdentity saved;
 	MemoryContext caller = CurrentMemoryContext;
@@ -82,9 +88,20 @@ run_as_owner(Oid relid, const char *sql, int nargs, Oid *types, Datum *values,
 	softdelete_become_owner(relid, &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	if (generic_plan)
+	{
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types,
+											  CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare_cursor failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		ret = SPI_execute_plan(plan, values, NULL, false, 0);
+	}
+	else
+		ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
 	if (ret != expected)
-		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
+		elog(ERROR, "SPI execution failed for \"%s\": %s", sql,
 			 SPI_result_code_string(ret));
 	processed = SPI_processed;
 	if (reader != NULL)
@@ -97,6 +114,14 @@ run_as_owner(Oid relid, const char *sql, int nargs, Oid *types, Datum *values,
 	SPI_finish();
 	softdelete_restore_identity(&saved);
 	return processed;
+}
+
+static uint64
+run_as_owner(Oid relid, const char *sql, int nargs, Oid *types, Datum *values,
+			 int expected, ResultReader reader, void *out)
+{
+	return run_as_owner_planned(relid, sql, nargs, types, values, expected,
+								reader, out, false);
 }
 
 /*
@@ -249,8 +274,8 @@ fetch_keys(const RowSet *set, Oid names_rel, const AttrNumber *attnums, int n,
 
 	values[0] = tid_array(set);
 	keys->nkeys = n;
-	run_as_owner(set->relid, sql.data, 1, types, values, SPI_OK_SELECT,
-				 read_keys, keys);
+	run_as_owner_planned(set->relid, sql.data, 1, types, values, SPI_OK_SELECT,
+						 read_keys, keys, true);
 	pfree(sql.data);
 	return keys->nrows > 0;
 }
@@ -266,6 +291,32 @@ append_key_match(StringInfo buf, const FkEdge *edge, int first_param,
 				 const char *alias, bool child_keys)
 {
 	int			i;
+
+	if (edge->nkeys == 1 &&
+		get_atttype(edge->parent, edge->parent_attnums[0]) ==
+		get_atttype(edge->child, edge->child_attnums[0]))
+	{
+		/*
+		 * One column of one type: "col = ANY ($1)" lets the executor visit
+		 * the rows in key order through an index, or hash the array for a
+		 * scan, where a semi-join would visit them in hash order.
+		 */
+		HeapTuple	optup = SearchSysCache1(OPEROID,
+											ObjectIdGetDatum(edge->pf_eq_op[0]));
+		Form_pg_operator op;
+
+		if (!HeapTupleIsValid(optup))
+			elog(ERROR, "cache lookup failed for operator %u", edge->pf_eq_op[0]);
+		op = (Form_pg_operator) GETSTRUCT(optup);
+		appendStringInfo(buf, "%s.%s OPERATOR(%s.%s) ANY ($%d)", alias,
+						 quote_identifier(child_keys ?
+										  get_attname(edge->parent, edge->parent_attnums[0], false) :
+										  get_attname(edge->child, edge->child_attnums[0], false)),
+						 quote_identifier(get_namespace_name(op->oprnamespace)),
+						 NameStr(op->oprname), first_param);
+		ReleaseSysCache(optup);
+		return;
+	}
 
 	appendStringInfoString(buf, "EXISTS (SELECT 1 FROM ROWS FROM (");
 	for (i = 0; i < edge->nkeys; i++)
@@ -400,9 +451,20 @@ update_children(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp,
 						 softdelete_qualified_name(edge->child), column,
 						 keys->nkeys + 1, column);
 	append_key_match(&sql, edge, 1, "c", false);
-	appendStringInfoString(&sql, " RETURNING c.tableoid, c.ctid");
-	*count += run_as_owner(edge->child, sql.data, keys->nkeys + 1, types, values,
-						   SPI_OK_UPDATE_RETURNING, read_rowsets, &sets);
+
+	/*
+	 * The rows are needed for the next level, and to check the parents of
+	 * restored rows; a soft-deleted leaf level needs only its count.
+	 */
+	if (restoring || softdelete_fk_has_incoming(edge->child))
+	{
+		appendStringInfoString(&sql, " RETURNING c.tableoid, c.ctid");
+		*count += run_as_owner(edge->child, sql.data, keys->nkeys + 1, types, values,
+							   SPI_OK_UPDATE_RETURNING, read_rowsets, &sets);
+	}
+	else
+		*count += run_as_owner(edge->child, sql.data, keys->nkeys + 1, types, values,
+							   SPI_OK_UPDATE, NULL, NULL);
 	pfree(sql.data);
 	return sets;
 }
