@@ -574,7 +574,7 @@ CASCADE_LABEL = {
 }
 RESTORE_LABEL = {
     "update": "hand-written: 3 `UPDATE ... SET deleted_at = NULL`",
-    "softdelete": "**softdelete** `restore(parent, id)` per deleted parent",
+    "softdelete": "**softdelete** `restore(parent, ARRAY[ids])`, one call for the deleted parents",
 }
 
 
@@ -681,8 +681,7 @@ def wl_cascade(ctx, sizes):
                     else:
                         ids = [r[0] for r in run(ctx.su, "SELECT id FROM %s WHERE deleted_at IS NOT NULL"
                                                           " ORDER BY id" % p)]
-                        stmts = ["SELECT sum(softdelete.restore(%s::regclass, k))"
-                                 " FROM unnest(%s::bigint[]) AS k"]
+                        stmts = ["SELECT softdelete.restore(%s::regclass, %s::bigint[])"]
                         params = (p, ids)
                     w0 = ctx.wal_lsn()
                     ms, _ = timed(app, stmts, params)

@@ -58,5 +58,21 @@ SELECT softdelete.restore('projects', 1);    -- fails: task 10 'a'
 SELECT count(*) AS projects_trashed FROM softdelete.trash(NULL::projects);
 SELECT count(*) AS tasks_trashed FROM softdelete.trash(NULL::tasks);
 
+-- an array of keys restores every row it names, each with exactly what
+-- its own deletion took (two deletions here, two stamps)
+DROP INDEX tasks_live_title;
+DELETE FROM tasks WHERE id = 13;
+SELECT softdelete.restore('projects', ARRAY[1]);   -- project 1 and its rows
+DELETE FROM projects WHERE id = 1;                  -- deletion A
+DELETE FROM tasks WHERE id = 20;                    -- (already trashed with project 2)
+SELECT softdelete.restore('projects', ARRAY[1, 2, 3]);  -- both deletions; 3 does not exist
+SELECT (SELECT count(*) FROM projects) AS projects, (SELECT count(*) FROM tasks) AS tasks,
+       (SELECT count(*) FROM comments) AS comments;
+SELECT id FROM softdelete.trash(NULL::tasks) ORDER BY id;
+-- soft_delete and hard_delete take arrays too
+SELECT softdelete.soft_delete('comments', ARRAY[100, 110]);
+SELECT softdelete.hard_delete('comments', ARRAY[100, 110, 120]);
+SELECT id FROM softdelete.with_trash(NULL::comments) ORDER BY id;
+
 DROP TABLE comments, tasks, projects;
 RESET ROLE;

@@ -766,10 +766,32 @@ check_parents_live(const RowSet *set)
 }
 
 /*
+ * read_stamps copies the first column of a result, timestamps, into a
+ * palloc'd array; out is a TimestampTz ** whose count is nrows.
+ */
+static void
+read_stamps(SPITupleTable *tuptable, uint64 nrows, void *out)
+{
+	TimestampTz **stamps = (TimestampTz **) out;
+	uint64		i;
+
+	*stamps = palloc(sizeof(TimestampTz) * Max(nrows, 1));
+	for (i = 0; i < nrows; i++)
+	{
+		bool		isnull;
+
+		(*stamps)[i] = DatumGetTimestampTz(SPI_getbinval(tuptable->vals[i],
+														 tuptable->tupdesc, 1, &isnull));
+	}
+}
+
+/*
  * softdelete_restore_rows restores the trashed rows of relid matching
  * cond (with its parameters), and with them the rows their deletion
  * cascaded to: rows that reference a restored row and carry the same
- * stamp, recursively.  Returns the number of rows restored.
+ * stamp, recursively.  Rows matched by cond that were deleted by
+ * different deletions are restored each with its own deletion.  Returns
+ * the number of rows restored.
  */
 uint64
 softdelete_restore_rows(Oid relid, const char *cond, int nparams, Oid *types,
@@ -778,82 +800,79 @@ softdelete_restore_rows(Oid relid, const char *cond, int nparams, Oid *types,
 	const SoftDeleteTable *table = softdelete_lookup(relid);
 	const char *column = quote_identifier(NameStr(table->column_name));
 	StringInfoData sql;
-	List	   *found = NIL;
-	List	   *queue = NIL;
 	List	   *restored = NIL;
 	ListCell   *lc;
-	TimestampTz stamp = 0;
+	TimestampTz *stamps = NULL;
+	uint64		nstamps;
+	uint64		s;
 	uint64		count = 0;
+	Oid		   *stamptypes = palloc(sizeof(Oid) * (nparams + 1));
+	Datum	   *stampvalues = palloc(sizeof(Datum) * (nparams + 1));
 
-	/* lock the rows and learn their stamp */
+	/* the deletions that took the rows, one stamp each */
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT r.tableoid, r.ctid, r.%s FROM %s r"
-					 " WHERE %s AND r.%s IS NOT NULL FOR UPDATE OF r",
+	appendStringInfo(&sql, "SELECT DISTINCT r.%s FROM %s r WHERE %s AND r.%s IS NOT NULL ORDER BY 1",
 					 column, softdelete_qualified_name(relid), cond, column);
+	nstamps = run_as_owner(relid, sql.data, nparams, types, values, SPI_OK_SELECT,
+						   read_stamps, &stamps);
+	memcpy(stamptypes, types, sizeof(Oid) * nparams);
+	memcpy(stampvalues, values, sizeof(Datum) * nparams);
+	stamptypes[nparams] = TIMESTAMPTZOID;
+
+	for (s = 0; s < nstamps; s++)
 	{
-		SoftDeleteIdentity saved;
-		MemoryContext caller = CurrentMemoryContext;
-		int			ret;
+		List	   *found = NIL;
+		List	   *queue = NIL;
 
-		softdelete_become_owner(relid, &saved);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute_with_args(sql.data, nparams, types, values, NULL, false, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-		if (SPI_processed > 0)
-		{
-			MemoryContext old = MemoryContextSwitchTo(caller);
-			bool		isnull;
-
-			stamp = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 3, &isnull));
-			read_rowsets(SPI_tuptable, SPI_processed, &found);
-			MemoryContextSwitchTo(old);
-		}
-		SPI_finish();
-		softdelete_restore_identity(&saved);
-	}
-	if (found == NIL)
-		return 0;
-
-	/* the rows themselves */
-	foreach(lc, found)
-	{
-		RowSet	   *set = (RowSet *) lfirst(lc);
-		Oid			argtypes[1] = {TIDARRAYOID};
-		Datum		args[1];
-		const char *leafcol = quote_identifier(NameStr(softdelete_lookup(set->relid)->column_name));
-
+		/* lock the rows of this deletion */
+		stampvalues[nparams] = TimestampTzGetDatum(stamps[s]);
 		resetStringInfo(&sql);
-		appendStringInfo(&sql, "UPDATE ONLY %s r SET %s = NULL"
-						 " WHERE r.ctid OPERATOR(pg_catalog.=) ANY ($1)"
-						 " RETURNING r.tableoid, r.ctid",
-						 softdelete_qualified_name(set->relid), leafcol);
-		args[0] = tid_array(set);
-		count += run_as_owner(set->relid, sql.data, 1, argtypes, args,
-							  SPI_OK_UPDATE_RETURNING, read_rowsets, &queue);
-	}
+		appendStringInfo(&sql, "SELECT r.tableoid, r.ctid FROM %s r"
+						 " WHERE %s AND r.%s OPERATOR(pg_catalog.=) $%d FOR UPDATE OF r",
+						 softdelete_qualified_name(relid), cond, column, nparams + 1);
+		run_as_owner(relid, sql.data, nparams + 1, stamptypes, stampvalues,
+					 SPI_OK_SELECT, read_rowsets, &found);
 
-	/* level by level, the rows that carry the same stamp */
-	while (queue != NIL)
-	{
-		RowSet	   *set = (RowSet *) linitial(queue);
-		List	   *edges = softdelete_fk_incoming(set->relid);
-		ListCell   *lc2;
-
-		queue = list_delete_first(queue);
-		restored = lappend(restored, set);
-		foreach(lc2, edges)
+		/* the rows themselves */
+		foreach(lc, found)
 		{
-			FkEdge	   *edge = (FkEdge *) lfirst(lc2);
-			KeyArrays	keys;
+			RowSet	   *set = (RowSet *) lfirst(lc);
+			Oid			argtypes[1] = {TIDARRAYOID};
+			Datum		args[1];
+			const char *leafcol = quote_identifier(NameStr(softdelete_lookup(set->relid)->column_name));
 
-			if (!OidIsValid(softdelete_lookup(edge->child)->root))
-				continue;
-			if (!fetch_keys(set, edge->parent, edge->parent_attnums, edge->nkeys, &keys))
-				continue;
-			queue = list_concat(queue, update_children(edge, &keys, stamp, true, &count));
+			resetStringInfo(&sql);
+			appendStringInfo(&sql, "UPDATE ONLY %s r SET %s = NULL"
+							 " WHERE r.ctid OPERATOR(pg_catalog.=) ANY ($1)"
+							 " RETURNING r.tableoid, r.ctid",
+							 softdelete_qualified_name(set->relid), leafcol);
+			args[0] = tid_array(set);
+			count += run_as_owner_planned(set->relid, sql.data, 1, argtypes, args,
+										  SPI_OK_UPDATE_RETURNING, read_rowsets, &queue,
+										  true);
+		}
+
+		/* level by level, the rows that carry the same stamp */
+		while (queue != NIL)
+		{
+			RowSet	   *set = (RowSet *) linitial(queue);
+			List	   *edges = softdelete_fk_incoming(set->relid);
+			ListCell   *lc2;
+
+			queue = list_delete_first(queue);
+			restored = lappend(restored, set);
+			foreach(lc2, edges)
+			{
+				FkEdge	   *edge = (FkEdge *) lfirst(lc2);
+				KeyArrays	keys;
+
+				if (!OidIsValid(softdelete_lookup(edge->child)->root))
+					continue;
+				if (!fetch_keys(set, edge->parent, edge->parent_attnums, edge->nkeys, &keys))
+					continue;
+				queue = list_concat(queue, update_children(edge, &keys, stamps[s], true,
+														   &count));
+			}
 		}
 	}
 

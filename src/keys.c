@@ -6,7 +6,8 @@
  *
  * A single-column key is a value of the key's type, of a type that
  * converts to it implicitly (an int for a bigint key), or a string that
- * the key type's input function reads (a uuid written as a literal).  A
+ * the key type's input function reads (a uuid written as a literal); or
+ * an array of such values, naming every row it holds.  A
  * composite key is a row constructor, ROW(a, b), its fields in the order
  * of the primary key's columns, each following the same rule.  Anything
  * else is refused with datatype_mismatch before any row is touched:
@@ -111,6 +112,28 @@ softdelete_key_condition(Oid relid, Oid keytype, Datum key,
 	*paramtypes = palloc(sizeof(Oid) * nkeys);
 	*params = palloc(sizeof(Datum) * nkeys);
 
+	if (nkeys == 1 && keytype != pktypes[0] && OidIsValid(get_element_type(keytype)) &&
+		key_type_fits(get_element_type(keytype), pktypes[0]))
+	{
+		/* an array of keys: every row it names */
+		Oid			pkarray = get_array_type(pktypes[0]);
+
+		if (!OidIsValid(pkarray))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("primary key type %s of table \"%s\" has no array type",
+							format_type_be(pktypes[0]), get_rel_name(relid))));
+		(*paramtypes)[0] = keytype;
+		(*params)[0] = key;
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "%s OPERATOR(pg_catalog.=) ANY (",
+						 quote_identifier(get_attname(relid, attnums[0], false)));
+		if (keytype == pkarray)
+			appendStringInfoString(&sql, "$1)");
+		else
+			appendStringInfo(&sql, "CAST($1 AS %s))", format_type_be_qualified(pkarray));
+		return sql.data;
+	}
 	if (nkeys == 1 && !type_is_rowtype(keytype))
 	{
 		if (!key_type_fits(keytype, pktypes[0]))
