@@ -44,5 +44,21 @@ SELECT softdelete.restore('tokens', 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::text
 SELECT softdelete.restore('tokens', 'c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');  -- fails: untyped
 SELECT count(*) FROM tokens;
 
-DROP TABLE people, seats, tokens;
+-- a key type whose equality lives outside pg_catalog: citext's own
+-- case-insensitive "=" is used, not text's
+RESET ROLE;
+CREATE EXTENSION citext;
+SET ROLE regress_owner;
+CREATE TABLE handles (name citext PRIMARY KEY);
+INSERT INTO handles VALUES ('Alice'), ('bob');
+SELECT softdelete.enable('handles');
+DELETE FROM handles;
+SELECT softdelete.restore('handles', 'ALICE'::citext);
+SELECT softdelete.restore('handles', ARRAY['BOB']::citext[]);
+SELECT name FROM handles ORDER BY name;
+
+DROP TABLE people, seats, tokens, handles;
+RESET ROLE;
+DROP EXTENSION citext;
+SET ROLE regress_owner;
 RESET ROLE;

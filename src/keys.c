@@ -20,6 +20,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/index.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -43,6 +44,36 @@ key_type_fits(Oid given, Oid wanted)
 	if (can_coerce_type(1, &given, &wanted, COERCION_IMPLICIT))
 		return true;
 	return given == UNKNOWNOID || TypeCategory(given) == TYPCATEGORY_STRING;
+}
+
+/*
+ * equality_operator returns "OPERATOR(schema.=)" for the default equality
+ * of a key type, schema-qualified: the type's own operator even when it
+ * lives outside pg_catalog (citext's, say), never one found through the
+ * caller's search_path.
+ */
+static char *
+equality_operator(Oid keytype)
+{
+	TypeCacheEntry *tc = lookup_type_cache(keytype, TYPECACHE_EQ_OPR);
+	HeapTuple	optup;
+	Form_pg_operator op;
+	char	   *result;
+
+	if (!OidIsValid(tc->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("could not identify an equality operator for type %s",
+						format_type_be(keytype))));
+	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tc->eq_opr));
+	if (!HeapTupleIsValid(optup))
+		elog(ERROR, "cache lookup failed for operator %u", tc->eq_opr);
+	op = (Form_pg_operator) GETSTRUCT(optup);
+	result = psprintf("OPERATOR(%s.%s)",
+					  quote_identifier(get_namespace_name(op->oprnamespace)),
+					  NameStr(op->oprname));
+	ReleaseSysCache(optup);
+	return result;
 }
 
 /*
@@ -126,8 +157,9 @@ softdelete_key_condition(Oid relid, Oid keytype, Datum key,
 		(*paramtypes)[0] = keytype;
 		(*params)[0] = key;
 		initStringInfo(&sql);
-		appendStringInfo(&sql, "%s OPERATOR(pg_catalog.=) ANY (",
-						 quote_identifier(get_attname(relid, attnums[0], false)));
+		appendStringInfo(&sql, "%s %s ANY (",
+						 quote_identifier(get_attname(relid, attnums[0], false)),
+						 equality_operator(pktypes[0]));
 		if (keytype == pkarray)
 			appendStringInfoString(&sql, "$1)");
 		else
@@ -237,9 +269,10 @@ softdelete_key_condition(Oid relid, Oid keytype, Datum key,
 	initStringInfo(&sql);
 	for (i = 0; i < nkeys; i++)
 	{
-		appendStringInfo(&sql, "%s%s OPERATOR(pg_catalog.=) ",
+		appendStringInfo(&sql, "%s%s %s ",
 						 i > 0 ? " AND " : "",
-						 quote_identifier(get_attname(relid, attnums[i], false)));
+						 quote_identifier(get_attname(relid, attnums[i], false)),
+						 equality_operator(pktypes[i]));
 		if ((*paramtypes)[i] == pktypes[i])
 			appendStringInfo(&sql, "$%d", i + 1);
 		else
