@@ -126,43 +126,63 @@ run_as_owner(Oid relid, const char *sql, int nargs, Oid *types, Datum *values,
 
 /*
  * read_rowsets groups a result whose first two columns are tableoid and
- * ctid into one RowSet per relation; out is a List **.
+ * ctid into one RowSet per relation, appended to the List * at out.
  */
 static void
 read_rowsets(SPITupleTable *tuptable, uint64 nrows, void *out)
 {
 	List	  **sets = (List **) out;
+	List	   *mine = NIL;
+	ListCell   *lc;
 	uint64		i;
+	int			pass;
 
-	for (i = 0; i < nrows; i++)
+	/* count the rows of each relation, then copy: sets sized exactly */
+	for (pass = 0; pass < 2; pass++)
 	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(tuptable->vals[i],
-														   tuptable->tupdesc, 1, &isnull));
-		ItemPointer tid = (ItemPointer) DatumGetPointer(SPI_getbinval(tuptable->vals[i],
-																	  tuptable->tupdesc, 2, &isnull));
-		RowSet	   *set = NULL;
-		ListCell   *lc;
-
-		foreach(lc, *sets)
+		for (i = 0; i < nrows; i++)
 		{
-			if (((RowSet *) lfirst(lc))->relid == relid)
+			bool		isnull;
+			Oid			relid = DatumGetObjectId(SPI_getbinval(tuptable->vals[i],
+															   tuptable->tupdesc, 1, &isnull));
+			RowSet	   *set = NULL;
+
+			foreach(lc, mine)
 			{
-				set = (RowSet *) lfirst(lc);
-				break;
+				if (((RowSet *) lfirst(lc))->relid == relid)
+				{
+					set = (RowSet *) lfirst(lc);
+					break;
+				}
+			}
+			if (pass == 0)
+			{
+				if (set == NULL)
+				{
+					set = palloc0(sizeof(RowSet));
+					set->relid = relid;
+					mine = lappend(mine, set);
+				}
+				set->n++;
+			}
+			else
+				set->tids[set->n++] = *(ItemPointer)
+					DatumGetPointer(SPI_getbinval(tuptable->vals[i],
+												  tuptable->tupdesc, 2, &isnull));
+		}
+		if (pass == 0)
+		{
+			foreach(lc, mine)
+			{
+				RowSet	   *set = (RowSet *) lfirst(lc);
+
+				set->tids = palloc_extended(sizeof(ItemPointerData) * set->n,
+											MCXT_ALLOC_HUGE);
+				set->n = 0;
 			}
 		}
-		if (set == NULL)
-		{
-			set = palloc(sizeof(RowSet));
-			set->relid = relid;
-			set->n = 0;
-			set->tids = palloc_extended(sizeof(ItemPointerData) * nrows,
-										MCXT_ALLOC_HUGE);
-			*sets = lappend(*sets, set);
-		}
-		set->tids[set->n++] = *tid;
 	}
+	*sets = list_concat(*sets, mine);
 }
 
 /*
