@@ -75,6 +75,21 @@ SELECT call, outcome(call) FROM (VALUES
     ($$SELECT * FROM softdelete.trash(NULL::a_view)$$)
 ) v(call);
 
+-- traditional inheritance: a DELETE through the parent would remove the
+-- children's rows for real, so neither side of it is allowed
+CREATE TABLE heir_parent (id int PRIMARY KEY);
+CREATE TABLE heir_child () INHERITS (heir_parent);
+SELECT outcome($$SELECT softdelete.enable('heir_parent')$$);
+DROP TABLE heir_child;
+SELECT softdelete.enable('heir_parent');
+SELECT outcome($$CREATE TABLE heir_late () INHERITS (heir_parent)$$);
+SET softdelete.auto_enable = off;
+CREATE TABLE heir_other (id int NOT NULL, deleted_at timestamptz);
+RESET softdelete.auto_enable;
+SELECT outcome($$ALTER TABLE heir_other INHERIT heir_parent$$);
+SELECT count(*) AS children FROM pg_inherits WHERE inhparent = 'heir_parent'::regclass;
+DROP TABLE heir_parent, heir_other;
+
 -- the same refusals in full, for the detail and hint they carry
 SELECT softdelete.enable('a_view');
 SELECT softdelete.enable('wrong_type');

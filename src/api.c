@@ -16,6 +16,8 @@
  */
 #include "softdelete.h"
 
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -126,6 +128,15 @@ softdelete_enable(PG_FUNCTION_ARGS)
 							relname, get_rel_name(table->root)),
 					 errdetail("A partition follows the settings of its partitioned table.")));
 	}
+
+	if (get_rel_relkind(relid) == RELKIND_RELATION &&
+		find_inheritance_children(relid, NoLock) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot enable soft delete on table \"%s\" because it has inheritance children",
+						relname),
+				 errdetail("A DELETE through it would remove the children's rows for real."),
+				 errhint("Use declarative partitioning, whose partitions follow their parent.")));
 
 	row = softdelete_registry_read(relid);
 	if (row.found)

@@ -179,6 +179,41 @@ command_gives_deleted_at(const char *tag, CollectedCommand *cmd)
 }
 
 /*
+ * inheritance_parents lists the tables relid inherits from.
+ */
+static List *
+inheritance_parents(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *result = NIL;
+	uint64		i;
+	int			ret;
+
+	values[0] = ObjectIdGetDatum(relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT inhparent FROM pg_catalog.pg_inherits"
+								" WHERE inhrelid OPERATOR(pg_catalog.=) $1",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		result = lappend_oid(result,
+							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc, 1, &isnull)));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
  * handle_table reacts to DDL on one table (attnum: the column the
  * command named, if any; gives: whether the command may have given the
  * table a deleted_at column).
@@ -195,6 +230,24 @@ handle_table(Oid relid, int32 attnum, bool gives)
 	relkind = get_rel_relkind(relid);
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		return;
+
+	/* an ordinary table may not inherit from a soft-deletable one */
+	if (relkind == RELKIND_RELATION && !get_rel_relispartition(relid))
+	{
+		List	   *parents = inheritance_parents(relid);
+		ListCell   *lc;
+
+		foreach(lc, parents)
+		{
+			if (softdelete_registry_read(lfirst_oid(lc)).found)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("table \"%s\" cannot inherit from soft-deletable table \"%s\"",
+								get_rel_name(relid), get_rel_name(lfirst_oid(lc))),
+						 errdetail("A DELETE through the parent would remove this table's rows for real."),
+						 errhint("Use declarative partitioning, whose partitions follow their parent.")));
+		}
+	}
 
 	row = softdelete_registry_read(relid);
 	if (row.found)
