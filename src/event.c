@@ -184,33 +184,9 @@ command_gives_deleted_at(const char *tag, CollectedCommand *cmd)
 static List *
 inheritance_parents(Oid relid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1];
-	MemoryContext caller = CurrentMemoryContext;
-	List	   *result = NIL;
-	uint64		i;
-	int			ret;
-
-	values[0] = ObjectIdGetDatum(relid);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT inhparent FROM pg_catalog.pg_inherits"
-								" WHERE inhrelid OPERATOR(pg_catalog.=) $1",
-								1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		result = lappend_oid(result,
-							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															SPI_tuptable->tupdesc, 1, &isnull)));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	return result;
+	return softdelete_oid_list("SELECT inhparent FROM pg_catalog.pg_inherits"
+							   " WHERE inhrelid OPERATOR(pg_catalog.=) $1",
+							   relid);
 }
 
 /*

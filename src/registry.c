@@ -235,27 +235,26 @@ softdelete_partition_write(Oid relid, Oid root, bool rls_was_enabled,
 }
 
 /*
- * softdelete_partitions_recorded lists the partitions recorded under the
- * soft-deletable table root.
+ * softdelete_oid_list runs a query of one OID parameter whose first
+ * column is an OID, and returns that column as a list.
  */
 List *
-softdelete_partitions_recorded(Oid root)
+softdelete_oid_list(const char *sql, Oid param)
 {
-	Oid			argtypes[1] = {REGCLASSOID};
+	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 	List	   *result = NIL;
 	MemoryContext caller = CurrentMemoryContext;
 	uint64		i;
 	int			ret;
 
-	values[0] = ObjectIdGetDatum(root);
+	values[0] = ObjectIdGetDatum(param);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT tbl FROM softdelete.partitions"
-								" WHERE root OPERATOR(pg_catalog.=) $1",
-								1, argtypes, values, NULL, false, 0);
+	ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
+			 SPI_result_code_string(ret));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -268,6 +267,18 @@ softdelete_partitions_recorded(Oid root)
 	}
 	SPI_finish();
 	return result;
+}
+
+/*
+ * softdelete_partitions_recorded lists the partitions recorded under the
+ * soft-deletable table root.
+ */
+List *
+softdelete_partitions_recorded(Oid root)
+{
+	return softdelete_oid_list("SELECT tbl FROM softdelete.partitions"
+							   " WHERE root OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+							   root);
 }
 
 /*

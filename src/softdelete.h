@@ -108,6 +108,7 @@ extern RegistryRow softdelete_partition_read(Oid relid, Oid *root);
 extern void softdelete_partition_write(Oid relid, Oid root, bool rls_was_enabled,
 									   bool rls_was_forced, bool insert);
 extern List *softdelete_partitions_recorded(Oid root);
+extern List *softdelete_oid_list(const char *sql, Oid param);
 extern void softdelete_registry_invalidate(Datum arg, Oid relid);
 
 /* privileges.c */
