@@ -71,7 +71,7 @@ static planner_hook_type prev_planner = NULL;
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
 
-static bool stamped_successor(Oid relid, ItemPointer tid, ItemPointer successor);
+static void keep_stamped_successors(RowSet *set);
 
 /* Rows stamped by converted DELETEs, captured for the cascade */
 static List *captured = NIL;	/* RowSet *, in TopTransactionContext */
@@ -340,18 +340,10 @@ softdelete_executor_finish(QueryDesc *queryDesc)
 		foreach(lc, sets)
 		{
 			RowSet	   *set = (RowSet *) lfirst(lc);
-			int			i,
-						kept = 0;
 
 			/* the notes name the versions before the update: follow them */
-			for (i = 0; i < set->n; i++)
-			{
-				ItemPointerData next;
-
-				if (stamped_successor(set->relid, &set->tids[i], &next))
-					set->tids[kept++] = next;
-			}
-			softdelete_cascade_stamped(set->relid, set->tids, kept);
+			keep_stamped_successors(set);
+			softdelete_cascade_stamped(set->relid, set->tids, set->n);
 		}
 	}
 }
@@ -413,48 +405,54 @@ softdelete_stamp_row(PG_FUNCTION_ARGS)
 }
 
 /*
- * stamped_successor finds the version that this transaction's soft
- * delete made of the row version at tid, if there is one: written by
- * this transaction, in a soft-deletable table, carrying this
- * transaction's stamp.
+ * keep_stamped_successors replaces the row versions noted in set by the
+ * versions this transaction's soft delete made of them, dropping any
+ * that were not stamped by this transaction (a note made by hand, or a
+ * row the statement then skipped).  The relation is opened once per set.
  */
-static bool
-stamped_successor(Oid relid, ItemPointer tid, ItemPointer successor)
+static void
+keep_stamped_successors(RowSet *set)
 {
-	const SoftDeleteTable *table = softdelete_lookup(relid);
+	const SoftDeleteTable *table = softdelete_lookup(set->relid);
+	TimestampTz stamp = GetCurrentTransactionStartTimestamp();
 	Relation	rel;
-	HeapTupleData tuple;
-	Buffer		buffer;
-	bool		found = false;
+	int			i,
+				kept = 0;
 
 	if (!OidIsValid(table->root) || table->attnum <= 0)
-		return false;
-	rel = table_open(relid, AccessShareLock);
-	tuple.t_self = *tid;
-	if (heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
 	{
-		ItemPointerData next = tuple.t_data->t_ctid;
+		set->n = 0;
+		return;
+	}
+	rel = table_open(set->relid, AccessShareLock);
+	for (i = 0; i < set->n; i++)
+	{
+		HeapTupleData tuple;
+		Buffer		buffer;
+		ItemPointerData next;
 
+		tuple.t_self = set->tids[i];
+		if (!heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
+			continue;
+		next = tuple.t_data->t_ctid;
 		ReleaseBuffer(buffer);
-		if (!ItemPointerEquals(&next, tid) && ItemPointerIsValid(&next))
+		if (ItemPointerEquals(&next, &set->tids[i]) || !ItemPointerIsValid(&next))
+			continue;
+		tuple.t_self = next;
+		if (heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
 		{
-			tuple.t_self = next;
-			if (heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
-			{
-				bool		isnull;
-				Datum		stamp = heap_getattr(&tuple, table->attnum,
-												 RelationGetDescr(rel), &isnull);
+			bool		isnull;
+			Datum		value = heap_getattr(&tuple, table->attnum,
+											 RelationGetDescr(rel), &isnull);
 
-				found = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple.t_data)) &&
-					!isnull &&
-					DatumGetTimestampTz(stamp) == GetCurrentTransactionStartTimestamp();
-				ReleaseBuffer(buffer);
-				*successor = next;
-			}
+			if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple.t_data)) &&
+				!isnull && DatumGetTimestampTz(value) == stamp)
+				set->tids[kept++] = next;
+			ReleaseBuffer(buffer);
 		}
 	}
 	table_close(rel, AccessShareLock);
-	return found;
+	set->n = kept;
 }
 
 /*
