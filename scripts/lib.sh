@@ -134,6 +134,7 @@ sd_cluster_start() {
         echo "fsync = off"
         echo "synchronous_commit = off"
         echo "full_page_writes = off"
+        echo "max_prepared_transactions = 10"
         local line
         for line in "$@"; do echo "$line"; done
     } >>"$SD_DATA/postgresql.conf"

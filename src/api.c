@@ -416,7 +416,7 @@ softdelete_purge(PG_FUNCTION_ARGS)
 					 " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
 					 column, column);
 	PG_RETURN_INT64((int64) softdelete_remove_rows(relid, cond.data, 1, types,
-												   values, false));
+												   values));
 }
 
 /*
@@ -437,5 +437,5 @@ softdelete_hard_delete(PG_FUNCTION_ARGS)
 	require_soft_deletable(relid);
 	cond = key_arg(fcinfo, relid, "hard_delete", &nparams, &types, &values);
 	PG_RETURN_INT64((int64) softdelete_remove_rows(relid, cond, nparams, types,
-												   values, true));
+												   values));
 }

@@ -1,194 +1,291 @@
 /*-------------------------------------------------------------------------
  *
  * apply.c
- *	  Stamp a set of rows of one relation, as one UPDATE, as the table's
- *	  owner and past the soft-delete filter.
+ *	  Stamp, unstamp or remove one set of rows of one relation, as the
+ *	  executor would for an UPDATE or DELETE by TID, under the caller's
+ *	  identity.
  *
- * One prepared plan per relation is kept for the life of the backend and
- * dropped when the relcache says the relation changed (a rename, a new
- * owner, disable()).  The stamp is the transaction's start time, so every
- * row soft-deleted in one transaction carries the same deleted_at.
+ * The rows were chosen (and locked) by whoever calls: the DELETE's own
+ * row trigger, a cascade level, a restore or a removal.  Writing them
+ * goes past the caller's privileges and row-level security, as core's
+ * logical replication apply does (execReplication.c): no permission is
+ * checked and no policy is applied, because the caller's DELETE (or the
+ * caller's right to manage the table) already decided.  The table's own
+ * triggers, constraints and indexes apply as for any UPDATE or DELETE,
+ * and the triggers run with the caller's rights and the caller's
+ * search_path, exactly as they would for the caller's own statement:
+ * nothing here runs as anyone else.
+ *
+ * Each row is locked again (following its update chain under READ
+ * COMMITTED, failing with 40001 under REPEATABLE READ as an UPDATE
+ * would) and its stamp re-read before it is written, so a TID that is
+ * stale, already done by this command, or no longer in the expected
+ * state is skipped, never written twice.
  *
  *-------------------------------------------------------------------------
  */
 #include "softdelete.h"
+#include "compat.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
-#include "nodes/parsenodes.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "utils/hsearch.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 /* Rows stamped by this backend so far; callers measure differences */
 uint64		softdelete_rows_stamped = 0;
 
-typedef struct StampPlan
-{
-	Oid			relid;			/* hash key */
-	bool		valid;
-	SPIPlanPtr	plan[2];		/* without, with RETURNING ctid */
-} StampPlan;
-
-static HTAB *stamp_plans = NULL;
-
 /*
- * stamp_plan_for returns the kept plan that stamps rows of relid by TID;
- * the caller is connected to SPI as the table's owner.
+ * compare_tids orders TIDs physically, for qsort.
  */
-static SPIPlanPtr
-stamp_plan_for(Oid relid, bool returning)
+static int
+compare_tids(const void *a, const void *b)
 {
-	StampPlan  *entry;
-	bool		found;
-	const SoftDeleteTable *table;
-	StringInfoData sql;
-	Oid			argtypes[2] = {TIDARRAYOID, TIMESTAMPTZOID};
-	const char *column;
-	SPIPlanPtr	plan;
-
-	if (stamp_plans == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(StampPlan);
-		ctl.hcxt = CacheMemoryContext;
-		stamp_plans = hash_create("softdelete stamp plans", 64, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	entry = hash_search(stamp_plans, &relid, HASH_FIND, &found);
-	if (entry != NULL && entry->valid && entry->plan[returning] != NULL)
-		return entry->plan[returning];
-
-	table = softdelete_lookup(relid);
-	if (!OidIsValid(table->root))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" is not soft-deletable", get_rel_name(relid))));
-	column = quote_identifier(NameStr(table->column_name));
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "UPDATE ONLY %s SET %s = $2"
-					 " WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %s IS NULL%s",
-					 softdelete_qualified_name(relid), column, column,
-					 returning ? " RETURNING ctid" : "");
-	/*
-	 * A generic plan: with the TIDs as a constant, a custom plan for a big
-	 * set costs hundreds of milliseconds to make and picks a sequential
-	 * scan; the generic plan is a TID scan, and is made once.
-	 */
-	plan = SPI_prepare_cursor(sql.data, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	pfree(sql.data);
-
-	entry = hash_search(stamp_plans, &relid, HASH_ENTER, &found);
-	if (!found)
-		entry->plan[0] = entry->plan[1] = NULL;
-	else if (!entry->valid)
-	{
-		/* the relation changed: drop both stale plans */
-		if (entry->plan[0] != NULL)
-			SPI_freeplan(entry->plan[0]);
-		if (entry->plan[1] != NULL)
-			SPI_freeplan(entry->plan[1]);
-		entry->plan[0] = entry->plan[1] = NULL;
-	}
-	entry->plan[returning] = plan;
-	entry->valid = true;
-	return plan;
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
 }
 
 /*
- * softdelete_stamp sets the stamp column of the given rows of relid to
- * the transaction's start time, skipping rows already stamped.  It runs
- * as the table's owner without forced row-level security: the caller's
- * DELETE already decided which rows it may delete, and the caller's
- * SELECT policies would otherwise refuse the stamped row.  If stamped is
- * given, it receives the new TIDs of the rows stamped (for the cascade).
+ * executor_state makes an executor state whose range table holds rel
+ * alone, with the stamp column (if attnum > 0) as the updated column, so
+ * that the table's "UPDATE OF column" triggers see what changed.
+ */
+static EState *
+executor_state(Relation rel, AttrNumber attnum)
+{
+	EState	   *estate = CreateExecutorState();
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	Bitmapset  *updated = NULL;
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	if (attnum > 0)
+		updated = bms_make_singleton(attnum - FirstLowInvalidHeapAttributeNumber);
+	compat_init_range_table(estate, rte, updated);
+	return estate;
+}
+
+/*
+ * lock_row locks the row at *tid for update, moving *tid to its latest
+ * version under READ COMMITTED, and fills slot.  Returns false if the
+ * row is gone, invisible, or was already changed by this very command.
+ */
+static bool
+lock_row(Relation rel, ItemPointer tid, TupleTableSlot *slot)
+{
+	TM_FailureData tmfd;
+	TM_Result	result;
+	int			flags = IsolationUsesXactSnapshot() ? 0 :
+		TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+
+	result = table_tuple_lock(rel, tid, GetLatestSnapshot(), slot,
+							  GetCurrentCommandId(false), LockTupleExclusive,
+							  LockWaitBlock, flags, &tmfd);
+	switch (result)
+	{
+		case TM_Ok:
+			*tid = slot->tts_tid;
+			return true;
+		case TM_SelfModified:
+		case TM_Invisible:
+			/* done already by this command, or a stale version */
+			return false;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+			return false;
+		default:
+			elog(ERROR, "unexpected table_tuple_lock status: %u", result);
+			return false;
+	}
+}
+
+/*
+ * softdelete_apply applies one action to the rows of set (one relation):
+ * SD_STAMP sets the stamp column to stamp where it is NULL, SD_UNSTAMP
+ * sets it back to NULL where it holds stamp, SD_REMOVE deletes the rows
+ * for real (the caller has made our own DELETE trigger let exactly these
+ * rows through).  The table's row and statement triggers fire, as the
+ * caller.  If done is given, it receives the TIDs written: the new
+ * versions for SD_STAMP and SD_UNSTAMP.  Returns the number of rows
+ * written.
+ */
+uint64
+softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
+				 RowSet *done)
+{
+	const SoftDeleteTable *table = softdelete_lookup(set->relid);
+	AttrNumber	attnum = table->attnum;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext work;
+	MemoryContext old;
+	ItemPointerData *tids;
+	int			ntids;
+	int			i;
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	EPQState	epqstate;
+	TupleTableSlot *oldslot;
+	TupleTableSlot *newslot = NULL;
+	uint64		written = 0;
+	bool		pushed_snapshot = false;
+
+	if (done != NULL)
+	{
+		done->relid = set->relid;
+		done->n = 0;
+		done->tids = NULL;
+	}
+	if (set->n <= 0)
+		return 0;
+	if (!OidIsValid(table->root) || attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not soft-deletable",
+						get_rel_name(set->relid))));
+
+	work = AllocSetContextCreate(CurrentMemoryContext, "softdelete apply",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+
+	/* physical order, each row once */
+	tids = palloc_extended(sizeof(ItemPointerData) * set->n, MCXT_ALLOC_HUGE);
+	memcpy(tids, set->tids, sizeof(ItemPointerData) * set->n);
+	qsort(tids, set->n, sizeof(ItemPointerData), compare_tids);
+	ntids = 0;
+	for (i = 0; i < set->n; i++)
+		if (ntids == 0 || !ItemPointerEquals(&tids[ntids - 1], &tids[i]))
+			tids[ntids++] = tids[i];
+	if (done != NULL)
+		done->tids = MemoryContextAllocExtended(caller,
+												sizeof(ItemPointerData) * ntids,
+												MCXT_ALLOC_HUGE);
+
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed_snapshot = true;
+	}
+
+	rel = table_open(set->relid, RowExclusiveLock);
+	estate = executor_state(rel, action == SD_REMOVE ? 0 : attnum);
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	estate->es_opened_result_relations =
+		lappend(estate->es_opened_result_relations, rri);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	estate->es_snapshot = GetActiveSnapshot();
+	EvalPlanQualInitExt(&epqstate, estate, NULL, NIL, -1, NIL);
+	ExecOpenIndices(rri, false);
+	oldslot = table_slot_create(rel, &estate->es_tupleTable);
+	if (action != SD_REMOVE)
+		newslot = table_slot_create(rel, &estate->es_tupleTable);
+
+	AfterTriggerBeginQuery();
+	if (action == SD_REMOVE)
+		ExecBSDeleteTriggers(estate, rri);
+	else
+		ExecBSUpdateTriggers(estate, rri);
+
+	for (i = 0; i < ntids; i++)
+	{
+		ItemPointerData tid = tids[i];
+		bool		isnull;
+		Datum		value;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!lock_row(rel, &tid, oldslot))
+			continue;
+		value = slot_getattr(oldslot, attnum, &isnull);
+		if (action == SD_STAMP && !isnull)
+			continue;
+		if (action == SD_UNSTAMP &&
+			(isnull || DatumGetTimestampTz(value) != stamp))
+			continue;
+
+		if (action == SD_REMOVE)
+		{
+			ExecSimpleRelationDelete(rri, estate, &epqstate, oldslot);
+			/* a BEFORE DELETE trigger may have kept the row */
+			if (table_tuple_fetch_row_version(rel, &tid, SnapshotSelf, oldslot))
+				continue;
+			if (done != NULL)
+				done->tids[done->n++] = tid;
+			written++;
+			continue;
+		}
+
+		slot_getallattrs(oldslot);
+		ExecClearTuple(newslot);
+		memcpy(newslot->tts_values, oldslot->tts_values,
+			   sizeof(Datum) * oldslot->tts_tupleDescriptor->natts);
+		memcpy(newslot->tts_isnull, oldslot->tts_isnull,
+			   sizeof(bool) * oldslot->tts_tupleDescriptor->natts);
+		newslot->tts_values[attnum - 1] =
+			action == SD_STAMP ? TimestampTzGetDatum(stamp) : (Datum) 0;
+		newslot->tts_isnull[attnum - 1] = (action != SD_STAMP);
+		ExecStoreVirtualTuple(newslot);
+		ItemPointerSetInvalid(&newslot->tts_tid);
+		oldslot->tts_tid = tid;
+		ExecSimpleRelationUpdate(rri, estate, &epqstate, oldslot, newslot);
+		/* a BEFORE UPDATE trigger that returns NULL skips the row */
+		if (!ItemPointerIsValid(&newslot->tts_tid))
+			continue;
+		if (done != NULL)
+			done->tids[done->n++] = newslot->tts_tid;
+		written++;
+	}
+
+	if (action == SD_REMOVE)
+		ExecASDeleteTriggers(estate, rri, NULL);
+	else
+		ExecASUpdateTriggers(estate, rri, NULL);
+	AfterTriggerEndQuery(estate);
+
+	EvalPlanQualEnd(&epqstate);
+	/* closes the indexes, and the relations the triggers opened */
+	ExecCloseResultRelations(estate);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
+	if (pushed_snapshot)
+		PopActiveSnapshot();
+
+	/* what follows (the next level, a check) must see these changes */
+	CommandCounterIncrement();
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	if (action == SD_STAMP)
+		softdelete_rows_stamped += written;
+	return written;
+}
+
+/*
+ * softdelete_stamp stamps the given rows of relid with this deletion's
+ * stamp; if stamped is given it receives the new versions (for the
+ * cascade).
  */
 void
 softdelete_stamp(Oid relid, ItemPointer tids, int ntids, RowSet *stamped)
 {
-	SoftDeleteIdentity saved;
-	MemoryContext caller = CurrentMemoryContext;
-	Datum	   *elems;
-	Datum		values[2];
-	ArrayType  *array;
-	SPIPlanPtr	plan;
-	int			ret;
-	int			i;
+	RowSet		set;
 
-	if (ntids <= 0)
-		return;
-
-	elems = palloc_extended(sizeof(Datum) * ntids, MCXT_ALLOC_HUGE);
-	for (i = 0; i < ntids; i++)
-		elems[i] = PointerGetDatum(&tids[i]);
-	array = construct_array(elems, ntids, TIDOID, sizeof(ItemPointerData),
-							false, TYPALIGN_SHORT);
-	values[0] = PointerGetDatum(array);
-	values[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-
-	softdelete_become_owner(relid, &saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	plan = stamp_plan_for(relid, stamped != NULL);
-	ret = SPI_execute_plan(plan, values, NULL, false, 0);
-	if (ret != (stamped != NULL ? SPI_OK_UPDATE_RETURNING : SPI_OK_UPDATE))
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	softdelete_rows_stamped += SPI_processed;
-	if (stamped != NULL)
-	{
-		uint64		j;
-
-		stamped->relid = relid;
-		stamped->n = (int) SPI_processed;
-		stamped->tids = MemoryContextAllocExtended(caller,
-												   sizeof(ItemPointerData) * Max(SPI_processed, 1),
-												   MCXT_ALLOC_HUGE);
-		for (j = 0; j < SPI_processed; j++)
-		{
-			bool		isnull;
-
-			stamped->tids[j] = *(ItemPointer)
-				DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[j],
-											  SPI_tuptable->tupdesc, 1, &isnull));
-		}
-	}
-	SPI_finish();
-	softdelete_restore_identity(&saved);
-
-	pfree(array);
-	pfree(elems);
-}
-
-/*
- * softdelete_apply_invalidate is the relcache callback: a changed
- * relation's plan is marked stale and rebuilt at its next use.
- */
-void
-softdelete_apply_invalidate(Datum arg, Oid relid)
-{
-	HASH_SEQ_STATUS status;
-	StampPlan  *entry;
-
-	(void) arg;
-
-	if (stamp_plans == NULL)
-		return;
-	hash_seq_init(&status, stamp_plans);
-	while ((entry = hash_seq_search(&status)) != NULL)
-	{
-		if (!OidIsValid(relid) || entry->relid == relid)
-			entry->valid = false;
-	}
+	set.relid = relid;
+	set.n = ntids;
+	set.tids = tids;
+	(void) softdelete_apply(&set, SD_STAMP, softdelete_deletion_stamp(),
+							stamped);
 }

@@ -78,7 +78,7 @@ typedef void (*ResultReader) (SPITupleTable *tuptable, uint64 nrows, void *out);
 static uint64
 run_as_owner_planned(Oid relid, const char *sql, int nargs, Oid *types,
 					 Datum *values, int expected, ResultReader reader, void *out,
-					 bool generic_plan)
+					 bool generic_plan, bool latest)
 {
 	SoftDeleteIdentity saved;
 	MemoryContext caller = CurrentMemoryContext;
@@ -88,15 +88,27 @@ run_as_owner_planned(Oid relid, const char *sql, int nargs, Oid *types,
 	softdelete_become_owner(relid, &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (generic_plan)
+	if (generic_plan || latest)
 	{
 		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types,
-											  CURSOR_OPT_GENERIC_PLAN);
+											  generic_plan ? CURSOR_OPT_GENERIC_PLAN : 0);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare_cursor failed for \"%s\": %s", sql,
 				 SPI_result_code_string(SPI_result));
-		ret = SPI_execute_plan(plan, values, NULL, false, 0);
+		if (latest)
+		{
+			/*
+			 * As core's RI checks do under REPEATABLE READ: look at the
+			 * latest committed state, so that a row committed after this
+			 * transaction's snapshot is not missed.
+			 */
+			CommandCounterIncrement();
+			ret = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+									   InvalidSnapshot, false, false, 0);
+		}
+		else
+			ret = SPI_execute_plan(plan, values, NULL, false, 0);
 	}
 	else
 		ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
@@ -121,7 +133,7 @@ run_as_owner(Oid relid, const char *sql, int nargs, Oid *types, Datum *values,
 			 int expected, ResultReader reader, void *out)
 {
 	return run_as_owner_planned(relid, sql, nargs, types, values, expected,
-								reader, out, false);
+								reader, out, false, false);
 }
 
 /*
@@ -295,7 +307,7 @@ fetch_keys(const RowSet *set, Oid names_rel, const AttrNumber *attnums, int n,
 	values[0] = tid_array(set);
 	keys->nkeys = n;
 	run_as_owner_planned(set->relid, sql.data, 1, types, values, SPI_OK_SELECT,
-						 read_keys, keys, true);
+						 read_keys, keys, true, false);
 	pfree(sql.data);
 	return keys->nrows > 0;
 }
@@ -415,8 +427,9 @@ find_live_child(const FkEdge *edge, KeyArrays *keys)
 						 quote_identifier(NameStr(child->column_name)));
 	append_key_match(&sql, edge, 1, "c", false);
 	appendStringInfoString(&sql, " LIMIT 1");
-	run_as_owner(edge->child, sql.data, keys->nkeys, keys->arraytypes, keys->arrays,
-				 SPI_OK_SELECT, read_first_text, &found);
+	run_as_owner_planned(edge->child, sql.data, keys->nkeys, keys->arraytypes,
+						 keys->arrays, SPI_OK_SELECT, read_first_text, &found,
+						 false, IsolationUsesXactSnapshot());
 	pfree(sql.data);
 	return found;
 }
@@ -439,10 +452,33 @@ report_still_referenced(const FkEdge *edge, const char *key)
 }
 
 /*
+ * apply_sets applies action to each set of sets and returns the rows
+ * written, as new sets, adding their number to *count.
+ */
+static List *
+apply_sets(List *sets, SoftDeleteAction action, TimestampTz stamp,
+		   uint64 *count)
+{
+	List	   *written = NIL;
+	ListCell   *lc;
+
+	foreach(lc, sets)
+	{
+		RowSet	   *done = palloc(sizeof(RowSet));
+
+		*count += softdelete_apply((RowSet *) lfirst(lc), action, stamp, done);
+		if (done->n > 0)
+			written = lappend(written, done);
+	}
+	return written;
+}
+
+/*
  * update_children stamps (stamp given, restoring false) the live rows of
  * the child side of edge that reference keys, or restores (restoring
  * true) those that carry stamp; returns them grouped by relation and adds
- * their number to *count.
+ * their number to *count.  The rows are found and locked as the child's
+ * owner, past the filter, and written as the caller (apply.c).
  */
 static List *
 update_children(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp,
@@ -461,32 +497,20 @@ update_children(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp,
 	values[keys->nkeys] = TimestampTzGetDatum(stamp);
 
 	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT c.tableoid, c.ctid FROM %s c WHERE ",
+					 softdelete_qualified_name(edge->child));
 	if (restoring)
-		appendStringInfo(&sql,
-						 "UPDATE %s c SET %s = NULL WHERE c.%s OPERATOR(pg_catalog.=) $%d AND ",
-						 softdelete_qualified_name(edge->child), column, column,
-						 keys->nkeys + 1);
+		appendStringInfo(&sql, "c.%s OPERATOR(pg_catalog.=) $%d AND ",
+						 column, keys->nkeys + 1);
 	else
-		appendStringInfo(&sql, "UPDATE %s c SET %s = $%d WHERE c.%s IS NULL AND ",
-						 softdelete_qualified_name(edge->child), column,
-						 keys->nkeys + 1, column);
+		appendStringInfo(&sql, "c.%s IS NULL AND $%d IS NOT NULL AND ",
+						 column, keys->nkeys + 1);
 	append_key_match(&sql, edge, 1, "c", false);
-
-	/*
-	 * The rows are needed for the next level, and to check the parents of
-	 * restored rows; a soft-deleted leaf level needs only its count.
-	 */
-	if (restoring || softdelete_fk_has_incoming(edge->child))
-	{
-		appendStringInfoString(&sql, " RETURNING c.tableoid, c.ctid");
-		*count += run_as_owner(edge->child, sql.data, keys->nkeys + 1, types, values,
-							   SPI_OK_UPDATE_RETURNING, read_rowsets, &sets);
-	}
-	else
-		*count += run_as_owner(edge->child, sql.data, keys->nkeys + 1, types, values,
-							   SPI_OK_UPDATE, NULL, NULL);
+	appendStringInfoString(&sql, " FOR UPDATE OF c");
+	run_as_owner(edge->child, sql.data, keys->nkeys + 1, types, values,
+				 SPI_OK_SELECT, read_rowsets, &sets);
 	pfree(sql.data);
-	return sets;
+	return apply_sets(sets, restoring ? SD_UNSTAMP : SD_STAMP, stamp, count);
 }
 
 /*
@@ -516,7 +540,11 @@ cascade_stamp(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp)
 		return NIL;
 	}
 
-	return update_children(edge, keys, stamp, false, &softdelete_rows_stamped);
+	{
+		uint64		stamped = 0;	/* apply.c counts stamped rows itself */
+
+		return update_children(edge, keys, stamp, false, &stamped);
+	}
 }
 
 /*
@@ -527,7 +555,7 @@ cascade_stamp(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp)
 static void
 cascade_from(RowSet *first)
 {
-	TimestampTz stamp = GetCurrentTransactionStartTimestamp();
+	TimestampTz stamp = softdelete_deletion_stamp();
 	List	   *queue = list_make1(first);
 	List	   *checks = NIL;
 	ListCell   *lc;
@@ -647,7 +675,7 @@ softdelete_cascade_stamped(Oid relid, ItemPointer tids, int ntids)
 void
 softdelete_check_deferred(void)
 {
-	TimestampTz stamp = GetCurrentTransactionStartTimestamp();
+	TimestampTz stamp = softdelete_deletion_stamp();
 	List	   *done = NIL;
 	ListCell   *lc;
 
@@ -854,23 +882,7 @@ softdelete_restore_rows(Oid relid, const char *cond, int nparams, Oid *types,
 					 SPI_OK_SELECT, read_rowsets, &found);
 
 		/* the rows themselves */
-		foreach(lc, found)
-		{
-			RowSet	   *set = (RowSet *) lfirst(lc);
-			Oid			argtypes[1] = {TIDARRAYOID};
-			Datum		args[1];
-			const char *leafcol = quote_identifier(NameStr(softdelete_lookup(set->relid)->column_name));
-
-			resetStringInfo(&sql);
-			appendStringInfo(&sql, "UPDATE ONLY %s r SET %s = NULL"
-							 " WHERE r.ctid OPERATOR(pg_catalog.=) ANY ($1)"
-							 " RETURNING r.tableoid, r.ctid",
-							 softdelete_qualified_name(set->relid), leafcol);
-			args[0] = tid_array(set);
-			count += run_as_owner_planned(set->relid, sql.data, 1, argtypes, args,
-										  SPI_OK_UPDATE_RETURNING, read_rowsets, &queue,
-										  true);
-		}
+		queue = apply_sets(found, SD_UNSTAMP, stamps[s], &count);
 
 		/* level by level, the rows that carry the same stamp */
 		while (queue != NIL)
@@ -927,20 +939,16 @@ mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
 
 /*
  * remove_set permanently removes the rows of set, after their trashed
- * descendants.  live_ok says whether rows of set itself may be live
- * (hard_delete's own row); descendants must be trashed.
+ * descendants (which must be trashed).  The rows of set may be live
+ * (hard_delete's own row): the caller chose them.
  */
 static uint64
-remove_set(RowSet *set, HTAB *scheduled, bool live_ok)
+remove_set(RowSet *set, HTAB *scheduled)
 {
 	List	   *edges = softdelete_fk_incoming(set->relid);
 	ListCell   *lc;
 	uint64		removed = 0;
 	StringInfoData sql;
-	Oid			types[1] = {TIDARRAYOID};
-	Datum		values[1];
-	const SoftDeleteTable *table = softdelete_lookup(set->relid);
-
 	foreach(lc, edges)
 	{
 		FkEdge	   *edge = (FkEdge *) lfirst(lc);
@@ -1006,21 +1014,19 @@ remove_set(RowSet *set, HTAB *scheduled, bool live_ok)
 						childset->tids[kept++] = childset->tids[i];
 				childset->n = kept;
 				if (kept > 0)
-					removed += remove_set(childset, scheduled, false);
+					removed += remove_set(childset, scheduled);
 			}
 		}
 	}
 
-	/* now the rows themselves, past the soft-delete trigger */
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "DELETE FROM ONLY %s r WHERE r.ctid OPERATOR(pg_catalog.=) ANY ($1)",
-					 softdelete_qualified_name(set->relid));
-	values[0] = tid_array(set);
-	softdelete_bypass_push(table->root, live_ok ? set : NULL);
+	/*
+	 * Now the rows themselves, past the soft-delete trigger: exactly these
+	 * rows, so that anything else a trigger deletes meanwhile stays soft.
+	 */
+	softdelete_bypass_push(set);
 	PG_TRY();
 	{
-		removed += run_as_owner(set->relid, sql.data, 1, types, values,
-								SPI_OK_DELETE, NULL, NULL);
+		removed += softdelete_apply(set, SD_REMOVE, 0, NULL);
 	}
 	PG_CATCH();
 	{
@@ -1029,18 +1035,17 @@ remove_set(RowSet *set, HTAB *scheduled, bool live_ok)
 	}
 	PG_END_TRY();
 	softdelete_bypass_pop();
-	pfree(sql.data);
 	return removed;
 }
 
 /*
  * softdelete_remove_rows permanently removes the rows of relid that
- * match cond (trashed ones only unless live_ok), after their trashed
+ * match cond (the caller's condition says whether live rows may), after their trashed
  * descendants.  Returns the number of rows removed, all tables together.
  */
 uint64
 softdelete_remove_rows(Oid relid, const char *cond, int nparams, Oid *types,
-					   Datum *values, bool live_ok)
+					   Datum *values)
 {
 	StringInfoData sql;
 	List	   *sets = NIL;
@@ -1069,7 +1074,7 @@ softdelete_remove_rows(Oid relid, const char *cond, int nparams, Oid *types,
 			mark_scheduled(scheduled, set->relid, &set->tids[i]);
 	}
 	foreach(lc, sets)
-		removed += remove_set((RowSet *) lfirst(lc), scheduled, live_ok);
+		removed += remove_set((RowSet *) lfirst(lc), scheduled);
 	hash_destroy(scheduled);
 	return removed;
 }

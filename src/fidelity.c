@@ -43,6 +43,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "fmgr.h"
@@ -73,9 +74,21 @@ static ExecutorFinish_hook_type prev_executor_finish = NULL;
 
 static void keep_stamped_successors(RowSet *set);
 
-/* Rows stamped by converted DELETEs, captured for the cascade */
-static List *captured = NIL;	/* RowSet *, in TopTransactionContext */
-static int	capture_depth = 0;	/* > 0 while a converted plan runs */
+/*
+ * Rows stamped by converted DELETEs, captured for the cascade, tagged
+ * with the executor depth of the statement that stamped them: a
+ * statement's finish follows only its own rows (and those of statements
+ * nested in it), never those of an outer statement still running -- a
+ * trigger's SQL finishes while the outer UPDATE is half done.
+ */
+typedef struct CapturedRows
+{
+	int			depth;
+	RowSet		rows;
+} CapturedRows;
+
+static List *captured = NIL;	/* CapturedRows *, in TopTransactionContext */
+static int	capture_depth = 0;	/* executor depth: Run and Finish nest */
 
 /*
  * listed_in says whether a library list GUC names softdelete.
@@ -117,6 +130,30 @@ stamp_function(void)
 	return LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
 									 makeString("stamp")),
 						  2, argtypes, false);
+}
+
+/*
+ * referenced says whether a foreign key references rows of relid: the
+ * table itself, its ancestors, or (for a partitioned table) any of its
+ * partitions, which a foreign key may reference on its own.
+ */
+static bool
+referenced(Oid relid)
+{
+	List	   *rels;
+	ListCell   *lc;
+
+	if (softdelete_fk_has_incoming(relid))
+		return true;
+	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+		return false;
+	rels = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, rels)
+	{
+		if (lfirst_oid(lc) != relid && softdelete_fk_has_incoming(lfirst_oid(lc)))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -192,7 +229,7 @@ convert_delete(Query *q)
 	 * cascade needs the stamped rows, softdelete.stamp(tableoid, ctid)
 	 * gives the same value and notes the row.
 	 */
-	if (softdelete_fk_has_incoming(rte->relid))
+	if (referenced(rte->relid))
 		now = makeFuncExpr(stamp_function(), TIMESTAMPTZOID,
 						   list_make2(makeVar(q->resultRelation,
 											  TableOidAttributeNumber,
@@ -237,8 +274,14 @@ softdelete_planner(Query *parse, const char *query_string, int cursorOptions,
 	bool		converted = false;
 	PlannedStmt *result;
 
-	/* our own removals (purge, hard_delete) must stay DELETEs */
-	if (softdelete_delete_as_update && !softdelete_bypass_active() && !IsBinaryUpgrade)
+	/*
+	 * Our own removals (purge, hard_delete) must stay DELETEs, and so must
+	 * core's referential actions (planned with row-level security not
+	 * forced): a parent removed for real must not leave its children in
+	 * the trash, so the row trigger refuses those.
+	 */
+	if (softdelete_delete_as_update && !softdelete_bypass_active() &&
+		!IsBinaryUpgrade && !InNoForceRLSOperation())
 		converted = convert_delete(parse);
 
 	if (prev_planner)
@@ -331,15 +374,26 @@ softdelete_executor_finish(QueryDesc *queryDesc)
 	PG_END_TRY();
 	capture_depth--;
 
-	while (captured != NIL)
+	for (;;)
 	{
-		List	   *sets = captured;
+		List	   *mine = NIL;
 		ListCell   *lc;
 
-		captured = NIL;
-		foreach(lc, sets)
+		foreach(lc, captured)
 		{
-			RowSet	   *set = (RowSet *) lfirst(lc);
+			CapturedRows *c = (CapturedRows *) lfirst(lc);
+
+			if (c->depth > capture_depth)
+			{
+				mine = lappend(mine, c);
+				captured = foreach_delete_current(captured, lc);
+			}
+		}
+		if (mine == NIL)
+			break;
+		foreach(lc, mine)
+		{
+			RowSet	   *set = &((CapturedRows *) lfirst(lc))->rows;
 
 			/* the notes name the versions before the update: follow them */
 			keep_stamped_successors(set);
@@ -370,18 +424,23 @@ note_stamped(Oid relid, ItemPointer tid)
 
 	foreach(lc, captured)
 	{
-		if (((RowSet *) lfirst(lc))->relid == relid)
+		CapturedRows *c = (CapturedRows *) lfirst(lc);
+
+		if (c->rows.relid == relid && c->depth == capture_depth)
 		{
-			set = (RowSet *) lfirst(lc);
+			set = &c->rows;
 			break;
 		}
 	}
 	if (set == NULL)
 	{
-		set = palloc0(sizeof(RowSet));
+		CapturedRows *c = palloc0(sizeof(CapturedRows));
+
+		c->depth = capture_depth;
+		set = &c->rows;
 		set->relid = relid;
 		set->tids = palloc(sizeof(ItemPointerData) * 64);
-		captured = lappend(captured, set);
+		captured = lappend(captured, c);
 	}
 	else if (set->n >= 64 && (set->n & (set->n - 1)) == 0)
 		set->tids = repalloc_huge(set->tids, sizeof(ItemPointerData) * set->n * 2);
@@ -401,7 +460,7 @@ softdelete_stamp_row(PG_FUNCTION_ARGS)
 {
 	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1) && capture_depth > 0)
 		note_stamped(PG_GETARG_OID(0), (ItemPointer) PG_GETARG_POINTER(1));
-	PG_RETURN_TIMESTAMPTZ(GetCurrentTransactionStartTimestamp());
+	PG_RETURN_TIMESTAMPTZ(softdelete_deletion_stamp());
 }
 
 /*
@@ -414,7 +473,7 @@ static void
 keep_stamped_successors(RowSet *set)
 {
 	const SoftDeleteTable *table = softdelete_lookup(set->relid);
-	TimestampTz stamp = GetCurrentTransactionStartTimestamp();
+	TimestampTz stamp = softdelete_deletion_stamp();
 	Relation	rel;
 	int			i,
 				kept = 0;

@@ -22,7 +22,9 @@
 #include "softdelete.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_constraint.h"
 #include "commands/trigger.h"
+#include "miscadmin.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -47,14 +49,24 @@ typedef struct PendingChunk
 static MemoryContext pending_context = NULL;
 static List *pending = NIL;
 
-/* One active bypass: rows that really may be deleted now */
+/* One active bypass: exactly these rows really may be deleted now */
 typedef struct Bypass
 {
-	Oid			trashed_root;	/* trashed rows of this registered table */
-	const RowSet *rows;			/* and exactly these rows, live or not */
+	Oid			relid;
+	int			n;
+	ItemPointerData *tids;		/* sorted */
 } Bypass;
 
 static List *bypass_stack = NIL;
+
+/* The row a BEFORE UPDATE trigger saw last: a DELETE of it moves it */
+static struct
+{
+	bool		valid;
+	Oid			relid;
+	ItemPointerData tid;
+	CommandId	cid;
+}			moving;
 
 /* Per-statement cache in the row trigger's fn_extra */
 typedef struct RowTriggerCache
@@ -170,6 +182,7 @@ softdelete_pending_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
 			/* rows collected without a statement trigger to stamp them */
 			if (pending != NIL)
 			{
@@ -186,6 +199,7 @@ softdelete_pending_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			pending = NIL;
 			pending_context = NULL;
+			moving.valid = false;
 			bypass_stack = NIL;
 			softdelete_ddl_depth = 0;
 			softdelete_forget_deferred();
@@ -234,19 +248,31 @@ softdelete_pending_subxact_callback(SubXactEvent event,
 }
 
 /*
- * softdelete_bypass_push lets trashed rows of the registered table
- * trashed_root (and its partitions), and exactly the rows of "rows" if
- * given, be removed for real until the matching pop.  "rows" must stay
- * allocated until then.
+ * compare_tids orders TIDs, for qsort and bsearch.
+ */
+static int
+compare_tids(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
+/*
+ * softdelete_bypass_push lets exactly the rows of "rows" be removed for
+ * real until the matching pop; any other row a trigger deletes meanwhile
+ * is soft-deleted as usual.
  */
 void
-softdelete_bypass_push(Oid trashed_root, const RowSet *rows)
+softdelete_bypass_push(const RowSet *rows)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 	Bypass	   *b = palloc0(sizeof(Bypass));
 
-	b->trashed_root = trashed_root;
-	b->rows = rows;
+	b->relid = rows->relid;
+	b->n = rows->n;
+	b->tids = palloc_extended(sizeof(ItemPointerData) * Max(rows->n, 1),
+							  MCXT_ALLOC_HUGE);
+	memcpy(b->tids, rows->tids, sizeof(ItemPointerData) * rows->n);
+	qsort(b->tids, b->n, sizeof(ItemPointerData), compare_tids);
 	bypass_stack = lcons(b, bypass_stack);
 	MemoryContextSwitchTo(old);
 }
@@ -272,28 +298,59 @@ softdelete_bypass_active(void)
 }
 
 /*
- * softdelete_bypass_allows says whether the innermost bypass lets this
- * row be removed for real.
+ * softdelete_bypass_allows says whether the innermost bypass names this
+ * row.
  */
 bool
-softdelete_bypass_allows(Oid relid, Oid root, ItemPointer tid, bool trashed)
+softdelete_bypass_allows(Oid relid, ItemPointer tid)
 {
 	Bypass	   *b;
 
 	if (bypass_stack == NIL)
 		return false;
 	b = (Bypass *) linitial(bypass_stack);
-	if (trashed && OidIsValid(b->trashed_root) && b->trashed_root == root)
-		return true;
-	if (b->rows != NULL && b->rows->relid == relid)
-	{
-		int			i;
+	return b->relid == relid &&
+		bsearch(tid, b->tids, b->n, sizeof(ItemPointerData), compare_tids) != NULL;
+}
 
-		for (i = 0; i < b->rows->n; i++)
-			if (ItemPointerEquals(&b->rows->tids[i], tid))
-				return true;
+/*
+ * refuse_referential_delete raises the error for a referential action
+ * (ON DELETE CASCADE from a table that is not soft-deletable) that would
+ * remove rows of the soft-deletable table rel for real.
+ */
+static void
+refuse_referential_delete(Relation rel)
+{
+	List	   *edges = softdelete_fk_outgoing(RelationGetRelid(rel));
+	ListCell   *lc;
+	const FkEdge *edge = NULL;
+
+	foreach(lc, edges)
+	{
+		const FkEdge *e = (const FkEdge *) lfirst(lc);
+
+		if (e->del_action == FKCONSTR_ACTION_CASCADE &&
+			!OidIsValid(softdelete_lookup(e->parent)->root))
+		{
+			edge = e;
+			break;
+		}
 	}
-	return false;
+	if (edge != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot delete rows of table \"%s\": foreign key \"%s\" would cascade into soft-deletable table \"%s\"",
+						get_rel_name(edge->parent), NameStr(edge->conname),
+						RelationGetRelationName(rel)),
+				 errdetail("The referenced rows would be gone for real while the referencing rows stay in the trash. Nothing was deleted."),
+				 errhint("Call softdelete.enable('%s') too, so that deletes are soft all the way, or remove the referencing rows first.",
+						 softdelete_qualified_name(edge->parent)),
+				 errtableconstraint(rel, NameStr(edge->conname))));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot delete rows of soft-deletable table \"%s\" for real through a referential action",
+					RelationGetRelationName(rel)),
+			 errdetail("Nothing was deleted.")));
 }
 
 /*
@@ -318,14 +375,40 @@ softdelete_before_delete(PG_FUNCTION_ARGS)
 						"softdelete_before_delete")));
 	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		!(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired BEFORE DELETE FOR EACH ROW",
+				 errmsg("function \"%s\" must be fired BEFORE DELETE or BEFORE UPDATE FOR EACH ROW",
 						"softdelete_before_delete")));
 
 	rel = trigdata->tg_relation;
 	tuple = trigdata->tg_trigtuple;
+
+	/*
+	 * BEFORE UPDATE (on partitions only): note the row, whose update may
+	 * turn out to move it to another partition.  PostgreSQL then deletes
+	 * it here, firing BEFORE DELETE triggers, and inserts it there.
+	 */
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		moving.relid = RelationGetRelid(rel);
+		moving.tid = trigdata->tg_trigslot->tts_tid;
+		moving.cid = GetCurrentCommandId(false);
+		moving.valid = true;
+		return PointerGetDatum(trigdata->tg_newtuple);
+	}
+	tid = trigdata->tg_trigslot->tts_tid;
+	if (moving.valid)
+	{
+		bool		moves = moving.relid == RelationGetRelid(rel) &&
+			ItemPointerEquals(&moving.tid, &tid) &&
+			moving.cid == GetCurrentCommandId(false);
+
+		moving.valid = false;
+		if (moves)
+			return PointerGetDatum(tuple);	/* an UPDATE stays an UPDATE */
+	}
 
 	cache = (RowTriggerCache *) fcinfo->flinfo->fn_extra;
 	if (cache == NULL || cache->relid != RelationGetRelid(rel))
@@ -355,12 +438,18 @@ softdelete_before_delete(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = cache;
 	}
 
-	tid = trigdata->tg_trigslot->tts_tid;
 	(void) heap_getattr(tuple, cache->attnum, RelationGetDescr(rel), &isnull);
 
-	if (bypass_stack != NIL &&
-		softdelete_bypass_allows(cache->relid, cache->root, &tid, !isnull))
+	if (bypass_stack != NIL && softdelete_bypass_allows(cache->relid, &tid))
 		return PointerGetDatum(tuple);
+
+	/*
+	 * Core's referential actions run their DELETE with row-level security
+	 * not forced: a parent is being removed for real, so keeping the child
+	 * in the trash would leave it referencing nothing.
+	 */
+	if (InNoForceRLSOperation())
+		refuse_referential_delete(rel);
 
 	if (isnull)
 	{

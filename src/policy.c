@@ -283,6 +283,10 @@ softdelete_install(Oid relid, const char *column_name)
 	}
 	ensure_trigger(relid, SOFTDELETE_TRIG_ROW, "BEFORE DELETE", "ROW",
 				   "before_delete_trigger");
+	/* an UPDATE that moves a row between partitions deletes it: see it */
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		ensure_trigger(relid, SOFTDELETE_TRIG_MOVE, "BEFORE UPDATE", "ROW",
+					   "before_delete_trigger");
 	ensure_statement_triggers(relid);
 	ensure_filter(relid, column_name, !rls_enabled);
 	softdelete_registry_insert(relid, column_name, rls_enabled, rls_forced);
@@ -321,6 +325,8 @@ softdelete_uninstall(Oid relid, const RegistryRow *row)
 		CacheInvalidateRelcacheByRelid(part);
 	}
 	drop_trigger(relid, SOFTDELETE_TRIG_ROW);
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		drop_trigger(relid, SOFTDELETE_TRIG_MOVE);
 	drop_trigger(relid, SOFTDELETE_TRIG_STMT);
 	drop_trigger(relid, SOFTDELETE_TRIG_TRUNCATE);
 	remove_filter(relid, row->rls_was_enabled, row->rls_was_forced);

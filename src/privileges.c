@@ -160,7 +160,8 @@ softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved)
 	GetUserIdAndSecContext(&saved->saved_userid, &saved->saved_sec_context);
 	SetUserIdAndSecContext(owner, saved->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	saved->guc_nestlevel = -1;
+	/* nothing run with the owner's rights resolves the caller's names */
+	saved->guc_nestlevel = pin_search_path();
 }
 
 /*

@@ -55,7 +55,6 @@ _PG_init(void)
 	MarkGUCPrefixReserved("softdelete");
 
 	CacheRegisterRelcacheCallback(softdelete_registry_invalidate, (Datum) 0);
-	CacheRegisterRelcacheCallback(softdelete_apply_invalidate, (Datum) 0);
 	RegisterXactCallback(softdelete_pending_xact_callback, NULL);
 	RegisterSubXactCallback(softdelete_pending_subxact_callback, NULL);
 	softdelete_install_hooks();

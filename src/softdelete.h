@@ -32,6 +32,7 @@
 /* Names of what enable() installs on a table */
 #define SOFTDELETE_TRIG_ROW			"softdelete_before_delete"
 #define SOFTDELETE_TRIG_STMT		"softdelete_after_delete"
+#define SOFTDELETE_TRIG_MOVE		"softdelete_before_update"
 #define SOFTDELETE_TRIG_TRUNCATE	"softdelete_before_truncate"
 #define SOFTDELETE_POLICY_FILTER	"softdelete_filter"
 #define SOFTDELETE_POLICY_ALLOW		"softdelete_allow"
@@ -121,9 +122,8 @@ extern char *softdelete_qualified_name(Oid relid);
 
 /* intercept.c */
 extern void softdelete_collect(Oid relid, ItemPointer tid);
-extern bool softdelete_bypass_allows(Oid relid, Oid root, ItemPointer tid,
-									 bool trashed);
-extern void softdelete_bypass_push(Oid trashed_root, const RowSet *rows);
+extern bool softdelete_bypass_allows(Oid relid, ItemPointer tid);
+extern void softdelete_bypass_push(const RowSet *rows);
 extern void softdelete_bypass_pop(void);
 extern bool softdelete_bypass_active(void);
 extern void softdelete_pending_xact_callback(XactEvent event, void *arg);
@@ -133,11 +133,23 @@ extern void softdelete_pending_subxact_callback(SubXactEvent event,
 												void *arg);
 extern void softdelete_flush_pending(void);
 
+/* What apply.c does to a set of rows */
+typedef enum SoftDeleteAction
+{
+	SD_STAMP,					/* soft-delete: set the stamp */
+	SD_UNSTAMP,					/* restore: clear the stamp */
+	SD_REMOVE					/* purge, hard_delete: delete for real */
+} SoftDeleteAction;
+
+/* deletion.c */
+extern TimestampTz softdelete_deletion_stamp(void);
+
 /* apply.c */
 extern uint64 softdelete_rows_stamped;
+extern uint64 softdelete_apply(const RowSet *set, SoftDeleteAction action,
+							   TimestampTz stamp, RowSet *done);
 extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids,
 							 RowSet *stamped);
-extern void softdelete_apply_invalidate(Datum arg, Oid relid);
 
 /* fkgraph.c */
 extern List *softdelete_fk_incoming(Oid relid);
@@ -150,7 +162,7 @@ extern void softdelete_cascade_stamped(Oid relid, ItemPointer tids, int ntids);
 extern uint64 softdelete_restore_rows(Oid relid, const char *cond, int nparams,
 									  Oid *types, Datum *values);
 extern uint64 softdelete_remove_rows(Oid relid, const char *cond, int nparams,
-									 Oid *types, Datum *values, bool live_ok);
+									 Oid *types, Datum *values);
 extern void softdelete_check_deferred(void);
 extern void softdelete_forget_deferred(void);
 
