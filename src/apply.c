@@ -9,6 +9,12 @@
  * owner, disable()).  The stamp is the transaction's start time, so every
  * row soft-deleted in one transaction carries the same deleted_at.
  *
+ * The relcache callback only marks plans stale.  A stale plan is replaced
+ * at its relation's next stamp, but it may still be running further up
+ * the stack (the stamping UPDATE fires the table's triggers, and one of
+ * them may soft-delete rows of the same table after the invalidation
+ * arrived), so it is freed only once no stamp is running.
+ *
  *-------------------------------------------------------------------------
  */
 #include "softdelete.h"
@@ -35,9 +41,53 @@ typedef struct StampPlan
 
 static HTAB *stamp_plans = NULL;
 
+/* Stamps running in this backend, and replaced plans waiting to be freed */
+static int	stamps_running = 0;
+static List *retired_plans = NIL;
+
+/*
+ * retire_plan frees a replaced plan, or, while some stamp is running (it
+ * may be that one), keeps it to be freed when none is.
+ */
+static void
+retire_plan(SPIPlanPtr plan)
+{
+	MemoryContext old;
+
+	if (plan == NULL)
+		return;
+	if (stamps_running == 0)
+	{
+		SPI_freeplan(plan);
+		return;
+	}
+	old = MemoryContextSwitchTo(CacheMemoryContext);
+	retired_plans = lappend(retired_plans, plan);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * free_retired_plans frees the replaced plans once no stamp is running.
+ */
+static void
+free_retired_plans(void)
+{
+	ListCell   *lc;
+
+	if (stamps_running != 0 || retired_plans == NIL)
+		return;
+	foreach(lc, retired_plans)
+		SPI_freeplan((SPIPlanPtr) lfirst(lc));
+	list_free(retired_plans);
+	retired_plans = NIL;
+}
+
 /*
  * stamp_plan_for returns the kept plan that stamps rows of relid by TID;
- * the caller is connected to SPI as the table's owner.
+ * the caller is connected to SPI as the table's owner.  Entries are never
+ * removed from the hash, so the entry pointer survives the catalog access
+ * below; "valid" is set before the plan is made, so that an invalidation
+ * arriving meanwhile clears it and the next call makes the plan again.
  */
 static SPIPlanPtr
 stamp_plan_for(Oid relid, bool returning)
@@ -60,9 +110,24 @@ stamp_plan_for(Oid relid, bool returning)
 		stamp_plans = hash_create("softdelete stamp plans", 64, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	entry = hash_search(stamp_plans, &relid, HASH_FIND, &found);
-	if (entry != NULL && entry->valid && entry->plan[returning] != NULL)
+	free_retired_plans();
+
+	entry = hash_search(stamp_plans, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->valid = false;
+		entry->plan[0] = entry->plan[1] = NULL;
+	}
+	if (entry->valid && entry->plan[returning] != NULL)
 		return entry->plan[returning];
+	if (!entry->valid)
+	{
+		/* the relation changed: drop both stale plans */
+		retire_plan(entry->plan[0]);
+		retire_plan(entry->plan[1]);
+		entry->plan[0] = entry->plan[1] = NULL;
+		entry->valid = true;
+	}
 
 	table = softdelete_lookup(relid);
 	if (!OidIsValid(table->root))
@@ -90,21 +155,34 @@ stamp_plan_for(Oid relid, bool returning)
 		elog(ERROR, "SPI_keepplan failed");
 	pfree(sql.data);
 
-	entry = hash_search(stamp_plans, &relid, HASH_ENTER, &found);
-	if (!found)
-		entry->plan[0] = entry->plan[1] = NULL;
-	else if (!entry->valid)
-	{
-		/* the relation changed: drop both stale plans */
-		if (entry->plan[0] != NULL)
-			SPI_freeplan(entry->plan[0]);
-		if (entry->plan[1] != NULL)
-			SPI_freeplan(entry->plan[1]);
-		entry->plan[0] = entry->plan[1] = NULL;
-	}
+	/*
+	 * Made while valid was set; if an invalidation cleared it meanwhile,
+	 * the plan serves this call and is replaced at the next.
+	 */
 	entry->plan[returning] = plan;
-	entry->valid = true;
 	return plan;
+}
+
+/*
+ * run_stamp_plan executes a stamp plan, counted as running meanwhile so
+ * that no invalidation frees it under the executor.
+ */
+static pg_noinline int
+run_stamp_plan(SPIPlanPtr plan, Datum *values)
+{
+	volatile int ret = 0;
+
+	stamps_running++;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, values, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		stamps_running--;
+	}
+	PG_END_TRY();
+	return ret;
 }
 
 /*
@@ -142,7 +220,7 @@ softdelete_stamp(Oid relid, ItemPointer tids, int ntids, RowSet *stamped)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	plan = stamp_plan_for(relid, stamped != NULL);
-	ret = SPI_execute_plan(plan, values, NULL, false, 0);
+	ret = run_stamp_plan(plan, values);
 	if (ret != (stamped != NULL ? SPI_OK_UPDATE_RETURNING : SPI_OK_UPDATE))
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	softdelete_rows_stamped += SPI_processed;
