@@ -11,6 +11,13 @@
  * enable() and disable() invalidate the relations they touch, so every
  * backend sees the change at its next statement.
  *
+ * The callback may run at any catalog access, also while a caller is in
+ * the middle of using an answer (across SPI, say).  So no pointer into
+ * the hash ever leaves this file: softdelete_lookup hands out a copy,
+ * and holds no pointer into the hash itself while it reads the registry.
+ * An answer read while some invalidation arrived is returned but not
+ * cached, since it may already be stale.
+ *
  *-------------------------------------------------------------------------
  */
 #include "softdelete.h"
@@ -25,6 +32,9 @@
 #include "utils/memutils.h"
 
 static HTAB *lookup_cache = NULL;
+
+/* Bumped by every call of the relcache callback */
+static uint64 lookup_generation = 0;
 static SPIPlanPtr read_plan = NULL;
 
 /*
@@ -285,13 +295,15 @@ softdelete_partitions_recorded(Oid root)
  * softdelete_lookup says whether relid is soft-deletable, directly or as
  * a partition of a registered partitioned table, and where its stamp
  * column is.  The answer is cached until the relation is invalidated.
+ * What it returns is a copy, palloc'd in the caller's memory context and
+ * the caller's to keep: it stays valid whatever invalidations arrive.
  */
 const SoftDeleteTable *
 softdelete_lookup(Oid relid)
 {
 	SoftDeleteTable *entry;
-	SoftDeleteTable computed;
-	bool		found;
+	SoftDeleteTable *result = palloc(sizeof(SoftDeleteTable));
+	uint64		started_at;
 
 	if (lookup_cache == NULL)
 	{
@@ -306,69 +318,77 @@ softdelete_lookup(Oid relid)
 
 	entry = hash_search(lookup_cache, &relid, HASH_FIND, NULL);
 	if (entry != NULL)
-		return entry;
+	{
+		*result = *entry;
+		return result;
+	}
 
-	/* Compute first: SPI may process invalidations that touch the hash. */
-	memset(&computed, 0, sizeof(computed));
-	computed.relid = relid;
-	computed.root = InvalidOid;
+	/*
+	 * Compute into result, holding no pointer into the hash: SPI and the
+	 * catalog lookups may process invalidations that remove entries.
+	 */
+	started_at = lookup_generation;
+	memset(result, 0, sizeof(SoftDeleteTable));
+	result->relid = relid;
+	result->root = InvalidOid;
 
 	/*
 	 * A preloaded library plans DELETEs in every database: where the
 	 * extension is not installed, nothing is soft-deletable.  (enable()
 	 * invalidates the table's relcache, which drops this answer.)
 	 */
-	if (!OidIsValid(get_extension_oid("softdelete", true)))
+	if (OidIsValid(get_extension_oid("softdelete", true)))
 	{
-		entry = hash_search(lookup_cache, &relid, HASH_ENTER, &found);
-		*entry = computed;
-		return entry;
-	}
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	{
-		RegistryRow row = registry_read_connected(relid);
-
-		if (row.found)
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		{
-			computed.root = relid;
-			computed.column_name = row.column_name;
-		}
-		else if (get_rel_relispartition(relid))
-		{
-			List	   *ancestors = get_partition_ancestors(relid);
-			ListCell   *lc;
+			RegistryRow row = registry_read_connected(relid);
 
-			foreach(lc, ancestors)
+			if (row.found)
 			{
-				Oid			ancestor = lfirst_oid(lc);
-
-				row = registry_read_connected(ancestor);
-				if (row.found)
-				{
-					computed.root = ancestor;
-					computed.column_name = row.column_name;
-					break;
-				}
+				result->root = relid;
+				result->column_name = row.column_name;
 			}
-			list_free(ancestors);
+			else if (get_rel_relispartition(relid))
+			{
+				List	   *ancestors = get_partition_ancestors(relid);
+				ListCell   *lc;
+
+				foreach(lc, ancestors)
+				{
+					Oid			ancestor = lfirst_oid(lc);
+
+					row = registry_read_connected(ancestor);
+					if (row.found)
+					{
+						result->root = ancestor;
+						result->column_name = row.column_name;
+						break;
+					}
+				}
+				list_free(ancestors);
+			}
 		}
+		SPI_finish();
+
+		if (OidIsValid(result->root))
+			result->attnum = get_attnum(relid, NameStr(result->column_name));
 	}
-	SPI_finish();
 
-	if (OidIsValid(computed.root))
-		computed.attnum = get_attnum(relid, NameStr(computed.column_name));
-
-	entry = hash_search(lookup_cache, &relid, HASH_ENTER, &found);
-	*entry = computed;
-	return entry;
+	/* cache it only if nothing was invalidated while it was read */
+	if (lookup_generation == started_at)
+	{
+		entry = hash_search(lookup_cache, &relid, HASH_ENTER, NULL);
+		*entry = *result;
+	}
+	return result;
 }
 
 /*
  * softdelete_registry_invalidate is the relcache callback: it drops the
  * cached answers about relid and about every partition whose answer came
- * from relid.  InvalidOid means everything.
+ * from relid.  InvalidOid means everything.  Removing is safe: no pointer
+ * into the hash is held anywhere while catalog access can happen.
  */
 void
 softdelete_registry_invalidate(Datum arg, Oid relid)
@@ -378,6 +398,7 @@ softdelete_registry_invalidate(Datum arg, Oid relid)
 
 	(void) arg;
 
+	lookup_generation++;
 	if (lookup_cache == NULL)
 		return;
 	hash_seq_init(&status, lookup_cache);

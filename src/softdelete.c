@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/syscache.h"
 
 PG_MODULE_MAGIC;
 
@@ -29,9 +30,12 @@ bool		softdelete_delete_as_update = true;
 int			softdelete_ddl_depth = 0;
 
 /*
- * _PG_init registers, once per backend, the relcache callbacks that keep
- * our per-backend caches honest and the transaction callbacks that drop
- * rows collected by statements that did not finish.
+ * _PG_init registers, once per backend, the relcache and syscache
+ * callbacks that keep our per-backend caches honest (the registry, the
+ * stamp plans, the foreign-key graph) and the transaction callbacks that
+ * drop rows collected by statements that did not finish.  Registering
+ * here, not at a cache's first use, means no invalidation is missed and
+ * no callback slot is taken twice.
  */
 void
 _PG_init(void)
@@ -55,6 +59,8 @@ _PG_init(void)
 	MarkGUCPrefixReserved("softdelete");
 
 	CacheRegisterRelcacheCallback(softdelete_registry_invalidate, (Datum) 0);
+	CacheRegisterSyscacheCallback(CONSTROID, softdelete_fkgraph_invalidate,
+								  (Datum) 0);
 	RegisterXactCallback(softdelete_pending_xact_callback, NULL);
 	RegisterSubXactCallback(softdelete_pending_subxact_callback, NULL);
 	softdelete_install_hooks();

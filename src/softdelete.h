@@ -155,6 +155,8 @@ extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids,
 extern List *softdelete_fk_incoming(Oid relid);
 extern List *softdelete_fk_outgoing(Oid relid);
 extern bool softdelete_fk_has_incoming(Oid relid);
+extern void softdelete_fkgraph_invalidate(Datum arg, int cacheid,
+										  uint32 hashvalue);
 
 /* cascade.c */
 extern void softdelete_delete_rows(Oid relid, ItemPointer tids, int ntids);
