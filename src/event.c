@@ -21,10 +21,15 @@
  * is refused while tables are soft-deletable: CASCADE would drop the
  * triggers and quietly make DELETE hard again.
  *
- * While row_security is off -- pg_dump's scripts turn it off -- the
- * ddl_command_end trigger does nothing, so that a restore rebuilds exactly
- * what was dumped (tables, triggers, policies, registry rows) and nothing
- * twice.  Our own DDL (softdelete_ddl_depth > 0) is left alone too.
+ * While row_security is off -- pg_dump's scripts turn it off, and any
+ * session may -- the ddl_command_end trigger skips exactly what a restore
+ * brings back by itself and would otherwise get twice: auto-enable (the
+ * dump has the registry's rows, triggers and policies) and installing on
+ * partitions already recorded (the dump has their triggers and policies).
+ * Everything that protects -- refusing inheritance from a soft-deletable
+ * table, a detached partition made soft-deletable on its own, a new
+ * partition given its triggers and filter -- runs all the same.  Our own
+ * DDL (softdelete_ddl_depth > 0) is left alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -192,10 +197,10 @@ inheritance_parents(Oid relid)
 /*
  * handle_table reacts to DDL on one table (attnum: the column the
  * command named, if any; gives: whether the command may have given the
- * table a deleted_at column).
+ * table a deleted_at column; restoring: row_security is off, see above).
  */
 static void
-handle_table(Oid relid, int32 attnum, bool gives)
+handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 {
 	char		relkind;
 	RegistryRow row;
@@ -239,7 +244,7 @@ handle_table(Oid relid, int32 attnum, bool gives)
 			CacheInvalidateRelcacheByRelid(relid);
 		}
 		if (relkind == RELKIND_PARTITIONED_TABLE)
-			softdelete_sync_partitions(relid, NameStr(row.column_name));
+			softdelete_sync_partitions(relid, NameStr(row.column_name), restoring);
 		return;
 	}
 
@@ -247,11 +252,11 @@ handle_table(Oid relid, int32 attnum, bool gives)
 	if (OidIsValid(root))
 	{
 		/* a partition created or attached under a soft-deletable table */
-		softdelete_sync_partitions(root, NameStr(row.column_name));
+		softdelete_sync_partitions(root, NameStr(row.column_name), restoring);
 		return;
 	}
 
-	if (gives && softdelete_auto_enable && auto_enable_candidate(relid))
+	if (gives && !restoring && softdelete_auto_enable && auto_enable_candidate(relid))
 		softdelete_install(relid, SOFTDELETE_DEFAULT_COLUMN);
 }
 
@@ -272,7 +277,7 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 	int			ret;
 
 	check_event_protocol(fcinfo, "ddl_command_end", "softdelete_ddl_command_end");
-	if (softdelete_ddl_depth > 0 || !row_security)
+	if (softdelete_ddl_depth > 0)
 		PG_RETURN_VOID();
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -306,10 +311,12 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 		}
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 
 	forthree(lc1, relids, lc2, attnums, lc3, gives)
-		handle_table(lfirst_oid(lc1), (int32) lfirst_int(lc2), lfirst_int(lc3) != 0);
+		handle_table(lfirst_oid(lc1), (int32) lfirst_int(lc2), lfirst_int(lc3) != 0,
+					 !row_security);
 	PG_RETURN_VOID();
 }
 

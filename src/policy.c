@@ -201,22 +201,36 @@ remove_filter(Oid relid, bool rls_was_enabled, bool rls_was_forced)
 /*
  * begin_ddl and end_ddl bracket our DDL: the extension's owner, pinned
  * search_path, an SPI connection, and our event triggers told to stay out.
+ * The caller runs the DDL under PG_TRY and calls abort_ddl when it fails:
+ * an error caught by a PL/pgSQL EXCEPTION block must not leave our event
+ * triggers out for the rest of the transaction.  (The subtransaction's
+ * abort puts back the identity, the GUC nest level and SPI by itself.)
  */
-static void
+static int
 begin_ddl(SoftDeleteIdentity *saved)
 {
+	int			depth = softdelete_ddl_depth;
+
 	softdelete_become_extension_owner(saved);
 	softdelete_ddl_depth++;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	return depth;
 }
 
 static void
 end_ddl(SoftDeleteIdentity *saved)
 {
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	softdelete_ddl_depth--;
 	softdelete_restore_identity(saved);
+}
+
+static void
+abort_ddl(int depth)
+{
+	softdelete_ddl_depth = depth;
 }
 
 /*
@@ -269,27 +283,37 @@ softdelete_install(Oid relid, const char *column_name)
 	bool		rls_forced;
 	ListCell   *lc;
 	List	   *parts;
+	int			depth;
 
 	rls_state(relid, &rls_enabled, &rls_forced);
-	begin_ddl(&saved);
-	if (get_attnum(relid, column_name) == InvalidAttrNumber)
+	depth = begin_ddl(&saved);
+	PG_TRY();
 	{
-		char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s pg_catalog.timestamptz",
-								   softdelete_qualified_name(relid),
-								   quote_identifier(column_name));
+		if (get_attnum(relid, column_name) == InvalidAttrNumber)
+		{
+			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s pg_catalog.timestamptz",
+									   softdelete_qualified_name(relid),
+									   quote_identifier(column_name));
 
-		run_ddl(sql);
-		pfree(sql);
+			run_ddl(sql);
+			pfree(sql);
+		}
+		ensure_trigger(relid, SOFTDELETE_TRIG_ROW, "BEFORE DELETE", "ROW",
+					   "before_delete_trigger");
+		ensure_statement_triggers(relid);
+		ensure_filter(relid, column_name, !rls_enabled);
+		softdelete_registry_insert(relid, column_name, rls_enabled, rls_forced);
+
+		parts = partitions_of(relid);
+		foreach(lc, parts)
+			install_on_partition(relid, lfirst_oid(lc), column_name);
 	}
-	ensure_trigger(relid, SOFTDELETE_TRIG_ROW, "BEFORE DELETE", "ROW",
-				   "before_delete_trigger");
-	ensure_statement_triggers(relid);
-	ensure_filter(relid, column_name, !rls_enabled);
-	softdelete_registry_insert(relid, column_name, rls_enabled, rls_forced);
-
-	parts = partitions_of(relid);
-	foreach(lc, parts)
-		install_on_partition(relid, lfirst_oid(lc), column_name);
+	PG_CATCH();
+	{
+		abort_ddl(depth);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	end_ddl(&saved);
 	CacheInvalidateRelcacheByRelid(relid);
 }
@@ -305,26 +329,36 @@ softdelete_uninstall(Oid relid, const RegistryRow *row)
 	SoftDeleteIdentity saved;
 	List	   *parts;
 	ListCell   *lc;
+	int			depth;
 
-	begin_ddl(&saved);
-	parts = softdelete_partitions_recorded(relid);
-	foreach(lc, parts)
+	depth = begin_ddl(&saved);
+	PG_TRY();
 	{
-		Oid			part = lfirst_oid(lc);
-		Oid			root;
-		RegistryRow record = softdelete_partition_read(part, &root);
+		parts = softdelete_partitions_recorded(relid);
+		foreach(lc, parts)
+		{
+			Oid			part = lfirst_oid(lc);
+			Oid			root;
+			RegistryRow record = softdelete_partition_read(part, &root);
 
-		drop_trigger(part, SOFTDELETE_TRIG_STMT);
-		drop_trigger(part, SOFTDELETE_TRIG_TRUNCATE);
-		remove_filter(part, record.rls_was_enabled, record.rls_was_forced);
-		softdelete_partition_write(part, relid, false, false, false);
-		CacheInvalidateRelcacheByRelid(part);
+			drop_trigger(part, SOFTDELETE_TRIG_STMT);
+			drop_trigger(part, SOFTDELETE_TRIG_TRUNCATE);
+			remove_filter(part, record.rls_was_enabled, record.rls_was_forced);
+			softdelete_partition_write(part, relid, false, false, false);
+			CacheInvalidateRelcacheByRelid(part);
+		}
+		drop_trigger(relid, SOFTDELETE_TRIG_ROW);
+		drop_trigger(relid, SOFTDELETE_TRIG_STMT);
+		drop_trigger(relid, SOFTDELETE_TRIG_TRUNCATE);
+		remove_filter(relid, row->rls_was_enabled, row->rls_was_forced);
+		softdelete_registry_delete(relid);
 	}
-	drop_trigger(relid, SOFTDELETE_TRIG_ROW);
-	drop_trigger(relid, SOFTDELETE_TRIG_STMT);
-	drop_trigger(relid, SOFTDELETE_TRIG_TRUNCATE);
-	remove_filter(relid, row->rls_was_enabled, row->rls_was_forced);
-	softdelete_registry_delete(relid);
+	PG_CATCH();
+	{
+		abort_ddl(depth);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	end_ddl(&saved);
 	CacheInvalidateRelcacheByRelid(relid);
 }
@@ -335,38 +369,54 @@ softdelete_uninstall(Oid relid, const RegistryRow *row)
  * gets the statement triggers and the filter; a recorded partition that
  * was detached becomes a soft-deletable table of its own, keeping its
  * trash, its filter and its recorded row-level security state (it gets
- * the row trigger it used to inherit).
+ * the row trigger it used to inherit).  With only_new (a restore, whose
+ * dump brings the recorded partitions' triggers and policies itself),
+ * partitions already recorded are left as they are.
  */
 void
-softdelete_sync_partitions(Oid root, const char *column_name)
+softdelete_sync_partitions(Oid root, const char *column_name, bool only_new)
 {
 	SoftDeleteIdentity saved;
 	List	   *parts = partitions_of(root);
 	List	   *recorded;
 	ListCell   *lc;
+	int			depth;
 
-	begin_ddl(&saved);
-	foreach(lc, parts)
-		install_on_partition(root, lfirst_oid(lc), column_name);
-
-	recorded = softdelete_partitions_recorded(root);
-	foreach(lc, recorded)
+	depth = begin_ddl(&saved);
+	PG_TRY();
 	{
-		Oid			part = lfirst_oid(lc);
-		Oid			recorded_root;
-		RegistryRow record;
+		recorded = softdelete_partitions_recorded(root);
+		foreach(lc, parts)
+		{
+			if (only_new && list_member_oid(recorded, lfirst_oid(lc)))
+				continue;
+			install_on_partition(root, lfirst_oid(lc), column_name);
+		}
 
-		if (list_member_oid(parts, part))
-			continue;
-		record = softdelete_partition_read(part, &recorded_root);
-		softdelete_partition_write(part, root, false, false, false);
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(part)))
-			continue;
-		ensure_trigger(part, SOFTDELETE_TRIG_ROW, "BEFORE DELETE", "ROW",
-					   "before_delete_trigger");
-		softdelete_registry_insert(part, column_name, record.rls_was_enabled,
-								   record.rls_was_forced);
-		CacheInvalidateRelcacheByRelid(part);
+		foreach(lc, recorded)
+		{
+			Oid			part = lfirst_oid(lc);
+			Oid			recorded_root;
+			RegistryRow record;
+
+			if (list_member_oid(parts, part))
+				continue;
+			record = softdelete_partition_read(part, &recorded_root);
+			softdelete_partition_write(part, root, false, false, false);
+			if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(part)))
+				continue;
+			ensure_trigger(part, SOFTDELETE_TRIG_ROW, "BEFORE DELETE", "ROW",
+						   "before_delete_trigger");
+			softdelete_registry_insert(part, column_name, record.rls_was_enabled,
+									   record.rls_was_forced);
+			CacheInvalidateRelcacheByRelid(part);
+		}
 	}
+	PG_CATCH();
+	{
+		abort_ddl(depth);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	end_ddl(&saved);
 }

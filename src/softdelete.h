@@ -162,7 +162,8 @@ extern int64 softdelete_rows_collected;
 /* policy.c */
 extern void softdelete_install(Oid relid, const char *column_name);
 extern void softdelete_uninstall(Oid relid, const RegistryRow *row);
-extern void softdelete_sync_partitions(Oid root, const char *column_name);
+extern void softdelete_sync_partitions(Oid root, const char *column_name,
+									   bool only_new);
 
 /* keys.c */
 extern char *softdelete_key_condition(Oid relid, Oid keytype, Datum key,
