@@ -91,9 +91,71 @@ SELECT tableoid::regclass, id, deleted_at IS NOT NULL AS trashed
   FROM meters_1 UNION ALL SELECT tableoid::regclass, id, deleted_at IS NOT NULL FROM meters
  ORDER BY 1, 2;
 
+-- 3. our triggers and policies are known by what they are, not by name:
+-- renamed, they are still protected, still work, and disable() finds them
+SET ROLE regress_owner;
+ALTER TRIGGER softdelete_before_delete ON guarded RENAME TO renamed_row;
+DROP TRIGGER renamed_row ON guarded;                -- fails
+\echo :LAST_ERROR_SQLSTATE
+ALTER TRIGGER softdelete_after_delete ON guarded RENAME TO renamed_stmt;
+DROP TRIGGER renamed_stmt ON guarded;               -- fails
+\echo :LAST_ERROR_SQLSTATE
+ALTER POLICY softdelete_filter ON guarded RENAME TO renamed_filter;
+DROP POLICY renamed_filter ON guarded;              -- fails
+\echo :LAST_ERROR_SQLSTATE
+ALTER POLICY softdelete_allow ON guarded RENAME TO renamed_allow;
+DROP POLICY renamed_allow ON guarded;               -- fails
+\echo :LAST_ERROR_SQLSTATE
+SELECT regress_installed('guarded');
+SET ROLE regress_clerk;
+DELETE FROM guarded WHERE id = 2;
+SELECT id FROM guarded ORDER BY id;
+SET ROLE regress_owner;
+SELECT id FROM softdelete.trash(NULL::guarded) ORDER BY id;
+SELECT softdelete.restore('guarded', 2);
+-- a trigger or policy of the user's own that merely looks like ours may go
+CREATE POLICY softdelete_lookalike ON guarded AS RESTRICTIVE FOR SELECT USING (deleted_at IS NULL);
+DROP POLICY softdelete_lookalike ON guarded;
+-- and does not pass for ours: enable() installs the real one beside it
+CREATE TABLE mimic (id int PRIMARY KEY, deleted_at timestamptz);
+SELECT softdelete.disable('mimic');
+CREATE TRIGGER mimic_row BEFORE DELETE ON mimic FOR EACH ROW WHEN (false)
+    EXECUTE FUNCTION softdelete.before_delete_trigger();
+CREATE POLICY mimic_filter ON mimic AS RESTRICTIVE FOR SELECT USING (deleted_at IS NULL);
+SELECT softdelete.enable('mimic');
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'mimic'::regclass ORDER BY tgname;
+SELECT polname FROM pg_policy WHERE polrelid = 'mimic'::regclass ORDER BY polname;
+-- disable() removes ours, renamed or not
+SELECT softdelete.disable('guarded');
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'guarded'::regclass ORDER BY tgname;
+SELECT polname FROM pg_policy WHERE polrelid = 'guarded'::regclass ORDER BY polname;
+SELECT softdelete.enable('guarded');
+SELECT regress_installed('guarded');
+
+-- 4. enable() does not take a registry row on trust: a row that a dropped
+-- table left behind (here planted by hand) does not stop it installing
+CREATE TABLE heirloom (id int PRIMARY KEY, v text);
+INSERT INTO heirloom VALUES (1, 'x'), (2, 'y');
+RESET ROLE;
+INSERT INTO softdelete.registry (tbl, column_name, rls_was_enabled, rls_was_forced)
+    VALUES ('heirloom', 'deleted_at', true, true);
+SET ROLE regress_owner;
+ALTER TABLE heirloom ADD COLUMN deleted_at timestamptz;
+SELECT softdelete.enable('heirloom');
+SELECT regress_installed('heirloom');
+SELECT rls_was_enabled, rls_was_forced FROM softdelete.registry WHERE tbl = 'heirloom'::regclass;
+DELETE FROM heirloom WHERE id = 1;
+SELECT id FROM heirloom;
+SELECT id FROM softdelete.trash(NULL::heirloom);
+-- a disabled trigger is not installed either
+ALTER TABLE heirloom DISABLE TRIGGER softdelete_before_delete;
+SELECT softdelete.enable('heirloom');
+SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'heirloom'::regclass AND tgname = 'softdelete_before_delete';
+RESET ROLE;
+
 -- cleanup
 SET ROLE regress_owner;
 SELECT softdelete.disable(tbl) FROM softdelete.registry ORDER BY tbl::text;
-DROP TABLE guarded, victim, meters, meters_1, restored;
+DROP TABLE guarded, victim, meters, meters_1, restored, mimic, heirloom;
 RESET ROLE;
 DROP FUNCTION regress_installed(regclass);

@@ -139,10 +139,8 @@ softdelete_enable(PG_FUNCTION_ARGS)
 				 errhint("Use declarative partitioning, whose partitions follow their parent.")));
 
 	row = softdelete_registry_read(relid);
-	if (row.found)
+	if (row.found && strcmp(NameStr(row.column_name), column) != 0)
 	{
-		if (strcmp(NameStr(row.column_name), column) == 0)
-			PG_RETURN_VOID();
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is already soft-deletable with column \"%s\"",
@@ -185,7 +183,10 @@ softdelete_enable(PG_FUNCTION_ARGS)
 					 errhint("Drop the NOT NULL constraint first.")));
 	}
 
-	softdelete_install(relid, column);
+	/* a registry row is not taken on trust: what is missing is installed */
+	if (row.found && softdelete_installed_fully(relid, &row))
+		PG_RETURN_VOID();
+	softdelete_install(relid, column, &row);
 	CacheInvalidateRelcacheByRelid(relid);
 	PG_RETURN_VOID();
 }

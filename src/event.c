@@ -257,7 +257,7 @@ handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 	}
 
 	if (gives && !restoring && softdelete_auto_enable && auto_enable_candidate(relid))
-		softdelete_install(relid, SOFTDELETE_DEFAULT_COLUMN);
+		softdelete_install(relid, SOFTDELETE_DEFAULT_COLUMN, NULL);
 }
 
 /*
@@ -335,14 +335,18 @@ typedef struct DroppedObject
 
 /*
  * registered_table_named returns the OID of the soft-deletable table (or
- * recorded partition) schema.table, or InvalidOid.
+ * recorded partition) schema.table, or InvalidOid.  row is the registry
+ * row of the table or of its root; *is_partition says which, and
+ * *with_allow whether the allow-all policy on the table is ours.
  */
 static Oid
-registered_table_named(const char *schema, const char *table, RegistryRow *row)
+registered_table_named(const char *schema, const char *table, RegistryRow *row,
+					   bool *is_partition, bool *with_allow)
 {
 	Oid			nsp = get_namespace_oid(schema, true);
 	Oid			relid;
 	Oid			root;
+	RegistryRow record;
 
 	if (!OidIsValid(nsp))
 		return InvalidOid;
@@ -351,12 +355,18 @@ registered_table_named(const char *schema, const char *table, RegistryRow *row)
 		return InvalidOid;
 	*row = softdelete_registry_read(relid);
 	if (row->found)
+	{
+		*is_partition = false;
+		*with_allow = !row->rls_was_enabled;
 		return relid;
-	*row = softdelete_partition_read(relid, &root);
-	if (row->found)
+	}
+	record = softdelete_partition_read(relid, &root);
+	if (record.found)
 	{
 		*row = softdelete_registry_read(root);
-		return relid;
+		*is_partition = true;
+		*with_allow = !record.rls_was_enabled;
+		return row->found ? relid : InvalidOid;
 	}
 	return InvalidOid;
 }
@@ -457,16 +467,24 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 	if (softdelete_ddl_depth > 0)
 		PG_RETURN_VOID();
 
-	/* nothing enable() installed may go while the table stays */
+	/*
+	 * Nothing enable() installed may go while the table stays.  Our
+	 * triggers and policies are recognised by what they are, not by their
+	 * names (a renamed one is still ours): after the drop, the table must
+	 * still have all of them.
+	 */
 	foreach(lc, dropped)
 	{
 		DroppedObject *obj = (DroppedObject *) lfirst(lc);
 		RegistryRow row;
 		Oid			relid;
+		bool		is_partition;
+		bool		with_allow;
 
 		if (strcmp(obj->type, "table") == 0 || obj->schema == NULL || obj->table == NULL)
 			continue;
-		relid = registered_table_named(obj->schema, obj->table, &row);
+		relid = registered_table_named(obj->schema, obj->table, &row,
+									   &is_partition, &with_allow);
 		if (!OidIsValid(relid) || list_member_oid(dropped_tables, relid))
 			continue;
 		if (strcmp(obj->type, "table column") == 0)
@@ -474,13 +492,9 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 			if (obj->name != NULL && strcmp(obj->name, NameStr(row.column_name)) == 0)
 				refuse_drop("column", obj->name, obj->table);
 		}
-		else if (obj->name != NULL &&
-				 (strcmp(obj->name, SOFTDELETE_TRIG_ROW) == 0 ||
-				  strcmp(obj->name, SOFTDELETE_TRIG_STMT) == 0 ||
-				  strcmp(obj->name, SOFTDELETE_TRIG_TRUNCATE) == 0 ||
-				  strcmp(obj->name, SOFTDELETE_POLICY_FILTER) == 0 ||
-				  (strcmp(obj->name, SOFTDELETE_POLICY_ALLOW) == 0 && !row.rls_was_enabled)))
-			refuse_drop(obj->type, obj->name, obj->table);
+		else if (softdelete_missing_piece(relid, NameStr(row.column_name),
+										  with_allow, is_partition) != NULL)
+			refuse_drop(obj->type, obj->name ? obj->name : "?", obj->table);
 	}
 	PG_RETURN_VOID();
 }

@@ -160,7 +160,11 @@ extern void softdelete_forget_captured(void);
 extern int64 softdelete_rows_collected;
 
 /* policy.c */
-extern void softdelete_install(Oid relid, const char *column_name);
+extern void softdelete_install(Oid relid, const char *column_name,
+							   const RegistryRow *prior);
+extern bool softdelete_installed_fully(Oid relid, const RegistryRow *row);
+extern const char *softdelete_missing_piece(Oid relid, const char *column_name,
+											bool with_allow, bool is_partition);
 extern void softdelete_uninstall(Oid relid, const RegistryRow *row);
 extern void softdelete_sync_partitions(Oid root, const char *column_name,
 									   bool only_new);
