@@ -125,6 +125,7 @@ CREATE POLICY mimic_filter ON mimic AS RESTRICTIVE FOR SELECT USING (deleted_at 
 SELECT softdelete.enable('mimic');
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'mimic'::regclass ORDER BY tgname;
 SELECT polname FROM pg_policy WHERE polrelid = 'mimic'::regclass ORDER BY polname;
+DROP TRIGGER mimic_row ON mimic;
 -- disable() removes ours, renamed or not
 SELECT softdelete.disable('guarded');
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'guarded'::regclass ORDER BY tgname;
@@ -153,9 +154,86 @@ SELECT softdelete.enable('heirloom');
 SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'heirloom'::regclass AND tgname = 'softdelete_before_delete';
 RESET ROLE;
 
+-- 4. temporary tables and copies of data are never enabled by the event
+-- trigger; enable() refuses a temporary table (it would leave its registry
+-- row behind at session end)
+SET ROLE regress_owner;
+CREATE TEMP TABLE scratch (id int PRIMARY KEY, deleted_at timestamptz);
+SELECT regress_installed('scratch');
+SELECT softdelete.enable('scratch');                -- fails
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE trash_copy AS SELECT * FROM softdelete.trash(NULL::guarded);
+SELECT * INTO trash_copy2 FROM softdelete.trash(NULL::guarded);
+SELECT regress_installed('trash_copy') AS create_as, regress_installed('trash_copy2') AS select_into;
+SELECT id, deleted_at IS NOT NULL AS trashed FROM trash_copy;
+DROP TABLE scratch, trash_copy, trash_copy2;
+-- a registry row that names no table does not hold up DROP EXTENSION
+RESET ROLE;
+BEGIN;
+INSERT INTO softdelete.registry (tbl, column_name, rls_was_enabled, rls_was_forced)
+    VALUES (4000000000::oid, 'deleted_at', false, false);
+SELECT count(*) AS listed FROM softdelete.tables WHERE tbl = 4000000000::oid;
+SELECT softdelete.disable(tbl) FROM softdelete.tables ORDER BY tbl::text;
+DROP EXTENSION softdelete;
+ROLLBACK;
+
+-- 5. no trash shows through a parent that is not soft-deletable
+SET ROLE regress_owner;
+CREATE TABLE base (id int PRIMARY KEY);
+CREATE TABLE derived (deleted_at timestamptz) INHERITS (base);   -- not auto-enabled
+SELECT regress_installed('derived');
+SELECT softdelete.enable('derived');                -- fails
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE ledger (id int, part int, PRIMARY KEY (id, part)) PARTITION BY LIST (part);
+CREATE TABLE ledger_1 PARTITION OF ledger FOR VALUES IN (1);
+SELECT softdelete.enable('ledger_1');               -- fails
+\echo :LAST_ERROR_SQLSTATE
+-- a partitioned table disabled on purpose: its new partitions stay plain too
+CREATE TABLE journal (id int, part int, deleted_at timestamptz, PRIMARY KEY (id, part))
+    PARTITION BY LIST (part);
+SELECT softdelete.disable('journal');
+CREATE TABLE journal_1 PARTITION OF journal FOR VALUES IN (1);
+SELECT regress_installed('journal_1');
+-- nor may a soft-deletable table be attached to it
+CREATE TABLE journal_2 (id int NOT NULL, part int NOT NULL, deleted_at timestamptz);  -- auto-enabled
+ALTER TABLE journal ATTACH PARTITION journal_2 FOR VALUES IN (2);    -- fails
+\echo :LAST_ERROR_SQLSTATE
+SELECT relispartition FROM pg_class WHERE oid = 'journal_2'::regclass;
+
+-- 6. a generated stamp column is refused, by enable() and by auto-enable
+CREATE TABLE computed (id int PRIMARY KEY,
+                       deleted_at timestamptz GENERATED ALWAYS AS ('2000-01-01'::timestamptz) STORED);  -- fails
+\echo :LAST_ERROR_SQLSTATE
+SET softdelete.auto_enable = off;
+CREATE TABLE computed (id int PRIMARY KEY,
+                       gone_at timestamptz GENERATED ALWAYS AS (NULL::timestamptz) STORED);
+RESET softdelete.auto_enable;
+SELECT softdelete.enable('computed', 'gone_at');    -- fails
+\echo :LAST_ERROR_SQLSTATE
+SELECT regress_installed('computed');
+
+-- 7. so is a table partitioned on its stamp column, at any level
+CREATE TABLE by_stamp (id int, deleted_at timestamptz) PARTITION BY RANGE (deleted_at);  -- fails
+\echo :LAST_ERROR_SQLSTATE
+SET softdelete.auto_enable = off;
+CREATE TABLE by_stamp (id int, deleted_at timestamptz) PARTITION BY RANGE (deleted_at);
+CREATE TABLE by_day (id int, gone_at timestamptz) PARTITION BY LIST ((gone_at IS NULL));
+RESET softdelete.auto_enable;
+SELECT softdelete.enable('by_stamp');               -- fails
+\echo :LAST_ERROR_SQLSTATE
+SELECT softdelete.enable('by_day', 'gone_at');      -- fails
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE layered (id int, part int, deleted_at timestamptz) PARTITION BY LIST (part);
+CREATE TABLE layered_1 PARTITION OF layered FOR VALUES IN (1)
+    PARTITION BY RANGE (deleted_at);                 -- fails
+\echo :LAST_ERROR_SQLSTATE
+SELECT regress_installed('by_stamp') AS by_stamp, regress_installed('by_day') AS by_day;
+RESET ROLE;
+
 -- cleanup
 SET ROLE regress_owner;
 SELECT softdelete.disable(tbl) FROM softdelete.registry ORDER BY tbl::text;
-DROP TABLE guarded, victim, meters, meters_1, restored, mimic, heirloom;
+DROP TABLE guarded, victim, meters, meters_1, restored, mimic, heirloom, base, derived,
+    ledger, journal, journal_2, computed, by_stamp, by_day, layered;
 RESET ROLE;
 DROP FUNCTION regress_installed(regclass);

@@ -16,6 +16,7 @@
  */
 #include "softdelete.h"
 
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
@@ -127,7 +128,39 @@ softdelete_enable(PG_FUNCTION_ARGS)
 					 errmsg("table \"%s\" is a partition of soft-deletable table \"%s\"",
 							relname, get_rel_name(table->root)),
 					 errdetail("A partition follows the settings of its partitioned table.")));
+		if (!OidIsValid(table->root))
+		{
+			/* its trash would show through the partitioned table */
+			Oid			top = llast_oid(get_partition_ancestors(relid));
+
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot enable soft delete on partition \"%s\" of table \"%s\", which is not soft-deletable",
+							relname, get_rel_name(top)),
+					 errdetail("Queries on table \"%s\" would show the partition's trashed rows.",
+							   get_rel_name(top)),
+					 errhint("Call softdelete.enable('%s'); its partitions follow it.",
+							 softdelete_qualified_name(top))));
+		}
 	}
+	else if (get_rel_relkind(relid) == RELKIND_RELATION &&
+			 has_superclass(relid))
+	{
+		/* likewise through a parent of traditional inheritance */
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot enable soft delete on table \"%s\" because it inherits from another table",
+						relname),
+				 errdetail("Queries on the parent would show this table's trashed rows."),
+				 errhint("Use declarative partitioning and enable the partitioned table, or ALTER TABLE %s NO INHERIT its parent first.",
+						 softdelete_qualified_name(relid))));
+	}
+
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot enable soft delete on temporary table \"%s\"", relname),
+				 errdetail("A temporary table goes at the end of its session without a DROP that would take it out of the registry.")));
 
 	if (get_rel_relkind(relid) == RELKIND_RELATION &&
 		find_inheritance_children(relid, NoLock) != NIL)
@@ -181,6 +214,7 @@ softdelete_enable(PG_FUNCTION_ARGS)
 					 errmsg("column \"%s\" of table \"%s\" is NOT NULL", column, relname),
 					 errdetail("Live rows have NULL in the soft-delete column."),
 					 errhint("Drop the NOT NULL constraint first.")));
+		softdelete_check_stamp_writable(relid, column, false);
 	}
 
 	/* a registry row is not taken on trust: what is missing is installed */

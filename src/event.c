@@ -38,6 +38,7 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -80,8 +81,13 @@ check_event_protocol(FunctionCallInfo fcinfo, const char *event,
 }
 
 /*
- * auto_enable_candidate says whether relid has a nullable deleted_at
- * timestamptz column.
+ * auto_enable_candidate says whether relid is a permanent table, neither
+ * a partition nor an inheritance child, with a nullable deleted_at
+ * timestamptz column.  A temporary table is dropped at session end
+ * without sql_drop, which would leave its registry row behind; a
+ * partition follows its root (one whose root is not soft-deletable, say
+ * disabled on purpose, stays as it is) and a child of a plain parent
+ * would show its trash through the parent.
  */
 static bool
 auto_enable_candidate(Oid relid)
@@ -91,6 +97,9 @@ auto_enable_candidate(Oid relid)
 	bool		notnull;
 
 	if (attnum <= 0 || get_atttype(relid, attnum) != TIMESTAMPTZOID)
+		return false;
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP ||
+		get_rel_relispartition(relid) || has_superclass(relid))
 		return false;
 	tup = SearchSysCacheAttNum(relid, attnum);
 	if (!HeapTupleIsValid(tup))
@@ -132,8 +141,8 @@ is_stamp_name(const char *name)
 
 /*
  * command_gives_deleted_at says whether a collected command could have
- * given its table a deleted_at timestamptz column: CREATE TABLE (in any
- * form), or ALTER TABLE that adds, retypes, renames to, or drops NOT NULL
+ * given its table a deleted_at timestamptz column: CREATE TABLE (not a
+ * copy of data: CREATE TABLE AS and SELECT INTO never enable), or ALTER TABLE that adds, retypes, renames to, or drops NOT NULL
  * from a column named deleted_at.  Other DDL on a table never enables it:
  * a table disabled on purpose stays disabled.
  */
@@ -142,8 +151,8 @@ command_gives_deleted_at(const char *tag, CollectedCommand *cmd)
 {
 	ListCell   *lc;
 
-	if (strcmp(tag, "CREATE TABLE") == 0 || strcmp(tag, "CREATE TABLE AS") == 0 ||
-		strcmp(tag, "SELECT INTO") == 0)
+	/* a copy of data (CREATE TABLE AS, SELECT INTO) is not a definition */
+	if (strcmp(tag, "CREATE TABLE") == 0)
 		return true;
 	if (cmd == NULL)
 		return false;
@@ -244,7 +253,11 @@ handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 			CacheInvalidateRelcacheByRelid(relid);
 		}
 		if (relkind == RELKIND_PARTITIONED_TABLE)
+		{
+			/* a partition attached may not be partitioned on the stamp */
+			softdelete_check_stamp_writable(relid, NameStr(row.column_name), false);
 			softdelete_sync_partitions(relid, NameStr(row.column_name), restoring);
+		}
 		return;
 	}
 
@@ -252,12 +265,40 @@ handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 	if (OidIsValid(root))
 	{
 		/* a partition created or attached under a soft-deletable table */
+		softdelete_check_stamp_writable(relid, NameStr(row.column_name), false);
 		softdelete_sync_partitions(root, NameStr(row.column_name), restoring);
 		return;
 	}
 
+	/*
+	 * A plain partitioned table may not hold a soft-deletable table (one
+	 * attached to it): queries on it would show that table's trash.
+	 */
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		List	   *tree = find_all_inheritors(relid, NoLock, NULL);
+		ListCell   *lc;
+
+		foreach(lc, tree)
+		{
+			if (lfirst_oid(lc) != relid &&
+				softdelete_registry_read(lfirst_oid(lc)).found)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("soft-deletable table \"%s\" cannot be a partition of table \"%s\", which is not soft-deletable",
+								get_rel_name(lfirst_oid(lc)), get_rel_name(relid)),
+						 errdetail("Queries on table \"%s\" would show the partition's trashed rows.",
+								   get_rel_name(relid)),
+						 errhint("Call softdelete.disable('%s') first; as a partition it follows its partitioned table.",
+								 softdelete_qualified_name(lfirst_oid(lc)))));
+		}
+	}
+
 	if (gives && !restoring && softdelete_auto_enable && auto_enable_candidate(relid))
+	{
+		softdelete_check_stamp_writable(relid, SOFTDELETE_DEFAULT_COLUMN, true);
 		softdelete_install(relid, SOFTDELETE_DEFAULT_COLUMN, NULL);
+	}
 }
 
 /*
@@ -542,8 +583,11 @@ softdelete_ddl_command_start(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT pg_catalog.string_agg(tbl::pg_catalog.text, ', ' ORDER BY tbl::pg_catalog.text)"
-					  " FROM softdelete.registry", true, 0);
+	/* a registry row that names no table (left behind) holds nothing up */
+	ret = SPI_execute("SELECT pg_catalog.string_agg(r.tbl::pg_catalog.text, ', ' ORDER BY r.tbl::pg_catalog.text)"
+					  " FROM softdelete.registry r"
+					  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl",
+					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed > 0)

@@ -114,6 +114,9 @@ extern void softdelete_registry_invalidate(Datum arg, Oid relid);
 /* privileges.c */
 extern void softdelete_check_table_kind(Oid relid, const char *action);
 extern void softdelete_check_may_manage(Oid relid, const char *action);
+extern bool softdelete_may_manage(Oid relid);
+extern void softdelete_check_stamp_writable(Oid relid, const char *column,
+											bool automatic);
 extern void softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved);
 extern void softdelete_become_extension_owner(SoftDeleteIdentity *saved);
 extern void softdelete_restore_identity(SoftDeleteIdentity *saved);
