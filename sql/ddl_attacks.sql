@@ -230,6 +230,25 @@ CREATE TABLE layered_1 PARTITION OF layered FOR VALUES IN (1)
 SELECT regress_installed('by_stamp') AS by_stamp, regress_installed('by_day') AS by_day;
 RESET ROLE;
 
+-- 8. softdelete.stamp() by hand, by anyone: one clean error, whichever
+-- way it is called
+SET ROLE regress_stranger;
+SELECT softdelete.stamp(0, '(0,1)');                -- fails
+\echo :LAST_ERROR_SQLSTATE
+SELECT softdelete.stamp('guarded'::regclass, '(0,1)');  -- fails
+\echo :LAST_ERROR_SQLSTATE
+SELECT softdelete.stamp('meters'::regclass, '(0,1)');   -- fails
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SET ROLE regress_owner;
+SELECT softdelete.stamp(tableoid, ctid) FROM guarded;   -- fails
+\echo :LAST_ERROR_SQLSTATE
+CREATE VIEW stamper AS SELECT softdelete.stamp(tableoid, ctid) AS s FROM guarded;
+SELECT s FROM stamper;                               -- fails
+\echo :LAST_ERROR_SQLSTATE
+DROP VIEW stamper;
+RESET ROLE;
+
 -- cleanup
 SET ROLE regress_owner;
 SELECT softdelete.disable(tbl) FROM softdelete.registry ORDER BY tbl::text;
