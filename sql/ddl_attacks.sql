@@ -249,10 +249,42 @@ SELECT s FROM stamper;                               -- fails
 DROP VIEW stamper;
 RESET ROLE;
 
+-- 9. foreign-key refusals carry the schema, table and constraint name
+-- (as core's do), and show key values only to a role that may read them
+SET ROLE regress_owner;
+CREATE TABLE lender (id int PRIMARY KEY);
+CREATE TABLE loan (id int PRIMARY KEY, lender_id int REFERENCES lender ON DELETE RESTRICT);
+SELECT softdelete.enable('lender'), softdelete.enable('loan');
+INSERT INTO lender VALUES (1), (2);
+INSERT INTO loan VALUES (10, 1);
+GRANT SELECT, DELETE ON lender TO regress_clerk;
+CREATE FUNCTION diag(cmd text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; sch text; tbl text; con text; det text;
+BEGIN
+    EXECUTE cmd;
+    RETURN 'ok';
+EXCEPTION WHEN others THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, sch = SCHEMA_NAME,
+        tbl = TABLE_NAME, con = CONSTRAINT_NAME, det = PG_EXCEPTION_DETAIL;
+    RETURN concat_ws(' | ', st, sch, tbl, con, det);
+END
+$$;
+GRANT EXECUTE ON FUNCTION diag(text) TO regress_clerk;
+SELECT diag('DELETE FROM lender WHERE id = 1');
+SET ROLE regress_clerk;
+SELECT diag('DELETE FROM lender WHERE id = 1');
+SET ROLE regress_owner;
+DELETE FROM loan;
+DELETE FROM lender WHERE id = 1;
+SELECT diag($$SELECT softdelete.restore('loan', 10)$$);
+SELECT softdelete.restore('lender', 1), softdelete.restore('loan', 10);
+RESET ROLE;
+
 -- cleanup
 SET ROLE regress_owner;
 SELECT softdelete.disable(tbl) FROM softdelete.registry ORDER BY tbl::text;
 DROP TABLE guarded, victim, meters, meters_1, restored, mimic, heirloom, base, derived,
-    ledger, journal, journal_2, computed, by_stamp, by_day, layered;
+    ledger, journal, journal_2, computed, by_stamp, by_day, layered, loan, lender;
+DROP FUNCTION diag(text);
 RESET ROLE;
 DROP FUNCTION regress_installed(regclass);

@@ -297,7 +297,8 @@ softdelete_soft_delete(PG_FUNCTION_ARGS)
 	ret = SPI_execute_with_args(sql.data, nparams, types, values, NULL, false, 0);
 	if (ret != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	PG_RETURN_INT64((int64) (softdelete_rows_stamped - before));
 }
 
@@ -390,7 +391,8 @@ read_rows(FunctionCallInfo fcinfo, bool trashed_only)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	softdelete_restore_identity(&saved);
 	return (Datum) 0;
 }

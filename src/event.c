@@ -503,7 +503,8 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	}
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 
 	if (softdelete_ddl_depth > 0)
 		PG_RETURN_VOID();
@@ -594,7 +595,8 @@ softdelete_ddl_command_start(PG_FUNCTION_ARGS)
 		tables = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (tables != NULL)
 		tables = MemoryContextStrdup(caller, tables);
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 
 	if (tables != NULL)
 		ereport(ERROR,
