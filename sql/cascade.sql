@@ -50,7 +50,9 @@ INSERT INTO loans VALUES (1, 3);
 SELECT softdelete.enable('shelves'), softdelete.enable('books'), softdelete.enable('loans');
 \set VERBOSITY default
 DELETE FROM shelves WHERE id = 1;          -- fails: RESTRICT
+\echo :LAST_ERROR_SQLSTATE
 DELETE FROM shelves WHERE id = 3;          -- fails: NO ACTION
+\echo :LAST_ERROR_SQLSTATE
 SELECT id FROM shelves ORDER BY id;        -- all three still live
 DELETE FROM books WHERE id = 1;
 DELETE FROM shelves WHERE id = 1;          -- the book is in the trash: allowed
@@ -69,6 +71,7 @@ INSERT INTO desks VALUES (1, 1), (2, 2);
 INSERT INTO lamps VALUES (1, 1, 1), (2, 1, 2);
 SELECT softdelete.enable('rooms'), softdelete.enable('desks'), softdelete.enable('lamps');
 DELETE FROM rooms WHERE id = 2;            -- fails: lamp 2 stands in room 2 on desk 1
+\echo :LAST_ERROR_SQLSTATE
 DELETE FROM rooms WHERE id = 1;            -- desk 1 and both its lamps go with it
 SELECT id FROM rooms;
 SELECT id FROM lamps;
@@ -99,6 +102,7 @@ COMMIT;                                    -- passes
 BEGIN;
 DELETE FROM authors WHERE id = 2;
 COMMIT;                                    -- fails at commit: post 2 is live
+\echo :LAST_ERROR_SQLSTATE
 SELECT id FROM authors ORDER BY id;        -- author 2 still live: all rolled back
 SELECT id FROM posts ORDER BY id;
 
@@ -122,6 +126,7 @@ INSERT INTO folders VALUES (1), (2);
 INSERT INTO files VALUES (1, 1);
 SELECT softdelete.enable('folders');
 DELETE FROM folders;                       -- fails
+\echo :LAST_ERROR_SQLSTATE
 SELECT id FROM folders ORDER BY id;
 SELECT id FROM files;
 DELETE FROM folders WHERE id = 2;          -- nothing references folder 2: allowed
@@ -130,6 +135,7 @@ SELECT id FROM folders ORDER BY id;
 -- that parent would hard-delete the row through CASCADE: refused
 INSERT INTO files VALUES (2, 2);
 SELECT softdelete.purge('folders');        -- fails
+\echo :LAST_ERROR_SQLSTATE
 SELECT id FROM files ORDER BY id;
 SELECT id FROM softdelete.trash(NULL::folders);
 -- RESTRICT into a table that is not soft-deletable: every row there is live
@@ -139,6 +145,7 @@ INSERT INTO tags VALUES (1);
 INSERT INTO tagged VALUES (1);
 SELECT softdelete.enable('tags');
 DELETE FROM tags;                          -- fails
+\echo :LAST_ERROR_SQLSTATE
 
 DROP VIEW state;
 DROP TABLE lines, orders, customers, loans, books, shelves, lamps, desks, rooms, seats, halls, posts,

@@ -31,7 +31,9 @@ SELECT id, project_id FROM softdelete.trash(NULL::tasks);
 DELETE FROM projects WHERE id = 2;
 \set VERBOSITY default
 SELECT softdelete.restore('tasks', 20);      -- fails: project 2 is in the trash
+\echo :LAST_ERROR_SQLSTATE
 SELECT softdelete.restore('comments', 120);  -- fails: task 12 is in the trash
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS tasks_trashed FROM softdelete.trash(NULL::tasks);
 -- restore the parent first, then it works
 SELECT softdelete.restore('tasks', 12);      -- project 1 is live: task 12 and comment 120
@@ -54,6 +56,7 @@ DELETE FROM projects WHERE id = 1;
 INSERT INTO tasks VALUES (13, 2, 'a');       -- takes title 'a' (project 2 is trashed: RI allows it)
 \set SHOW_CONTEXT never
 SELECT softdelete.restore('projects', 1);    -- fails: task 10 'a'
+\echo :LAST_ERROR_SQLSTATE
 \set SHOW_CONTEXT errors
 SELECT count(*) AS projects_trashed FROM softdelete.trash(NULL::projects);
 SELECT count(*) AS tasks_trashed FROM softdelete.trash(NULL::tasks);

@@ -81,6 +81,7 @@ SELECT id FROM softdelete.with_trash(NULL::shops) ORDER BY id;
 DELETE FROM shops WHERE id = 2;
 \set VERBOSITY default
 SELECT softdelete.hard_delete('regions', ROW(1, 1));   -- fails: shop 1 is live
+\echo :LAST_ERROR_SQLSTATE
 SELECT softdelete.soft_delete('shops', ROW(1, 1));
 SELECT softdelete.hard_delete('regions', ROW(1, 1));   -- region 1, shops 1 and 2
 SELECT count(*) AS regions, (SELECT count(*) FROM softdelete.with_trash(NULL::shops)) AS shops

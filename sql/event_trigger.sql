@@ -15,7 +15,8 @@ SELECT count(*) AS registered FROM softdelete.tables WHERE tbl = 'grown'::regcla
 ALTER TABLE grown ADD COLUMN deleted_at timestamptz;
 SELECT count(*) AS registered FROM softdelete.tables WHERE tbl = 'grown'::regclass;
 
--- CREATE TABLE AS and SELECT INTO too
+-- a copy of data (CREATE TABLE AS, SELECT INTO) is not enabled: a copy of
+-- the trash shows what was copied
 CREATE TABLE copied AS SELECT 1 AS id, NULL::timestamptz AS deleted_at;
 SELECT count(*) AS registered FROM softdelete.tables WHERE tbl = 'copied'::regclass;
 

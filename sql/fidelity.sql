@@ -104,10 +104,10 @@ SELECT id FROM parents;
 SELECT softdelete.restore('parents', 1);
 SELECT softdelete.soft_delete('parents', 1);
 
--- stamp() called by hand only returns the time: the kid it names is not
--- followed, since this transaction did not stamp it
+-- stamp() called by hand is refused (0A000): nothing is noted or followed
 SELECT softdelete.restore('parents', 1);
 SELECT softdelete.stamp('parents'::regclass::oid, ctid) = now() AS is_now FROM parents WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
 SELECT id FROM kids ORDER BY id;
 
 -- prepared statements follow enable and disable

@@ -8,13 +8,21 @@ DELETE FROM guarded WHERE id = 2;
 \set VERBOSITY default
 -- each refused, with a hint; nothing changes
 ALTER TABLE guarded DROP COLUMN deleted_at;          -- PostgreSQL: the policy needs it
+\echo :LAST_ERROR_SQLSTATE
 ALTER TABLE guarded DROP COLUMN deleted_at CASCADE;  -- and we refuse the cascade
+\echo :LAST_ERROR_SQLSTATE
 DROP POLICY softdelete_filter ON guarded CASCADE;
+\echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER softdelete_before_delete ON guarded;
+\echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER softdelete_after_delete ON guarded;
+\echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER softdelete_before_truncate ON guarded;
+\echo :LAST_ERROR_SQLSTATE
 DROP POLICY softdelete_filter ON guarded;
+\echo :LAST_ERROR_SQLSTATE
 DROP POLICY softdelete_allow ON guarded;
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'guarded'::regclass;
 SELECT count(*) AS policies FROM pg_policy WHERE polrelid = 'guarded'::regclass;
 \set VERBOSITY terse

@@ -22,6 +22,7 @@ DELETE FROM people WHERE id = 3;
 INSERT INTO people VALUES (4, 'c@x');         -- the address is free among live rows
 \set SHOW_CONTEXT never
 SELECT softdelete.restore('people', 3);       -- fails: c@x is taken
+\echo :LAST_ERROR_SQLSTATE
 \set SHOW_CONTEXT errors
 SELECT id, email FROM softdelete.trash(NULL::people) ORDER BY id;
 
@@ -42,6 +43,7 @@ DELETE FROM tokens;
 SELECT softdelete.restore('tokens', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid);
 SELECT softdelete.restore('tokens', 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::text);
 SELECT softdelete.restore('tokens', 'c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');  -- fails: untyped
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM tokens;
 
 -- a key type whose equality lives outside pg_catalog: citext's own

@@ -16,6 +16,7 @@
  */
 #include "softdelete.h"
 
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
@@ -127,7 +128,39 @@ softdelete_enable(PG_FUNCTION_ARGS)
 					 errmsg("table \"%s\" is a partition of soft-deletable table \"%s\"",
 							relname, get_rel_name(table->root)),
 					 errdetail("A partition follows the settings of its partitioned table.")));
+		if (!OidIsValid(table->root))
+		{
+			/* its trash would show through the partitioned table */
+			Oid			top = llast_oid(get_partition_ancestors(relid));
+
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot enable soft delete on partition \"%s\" of table \"%s\", which is not soft-deletable",
+							relname, get_rel_name(top)),
+					 errdetail("Queries on table \"%s\" would show the partition's trashed rows.",
+							   get_rel_name(top)),
+					 errhint("Call softdelete.enable('%s'); its partitions follow it.",
+							 softdelete_qualified_name(top))));
+		}
 	}
+	else if (get_rel_relkind(relid) == RELKIND_RELATION &&
+			 has_superclass(relid))
+	{
+		/* likewise through a parent of traditional inheritance */
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot enable soft delete on table \"%s\" because it inherits from another table",
+						relname),
+				 errdetail("Queries on the parent would show this table's trashed rows."),
+				 errhint("Use declarative partitioning and enable the partitioned table, or ALTER TABLE %s NO INHERIT its parent first.",
+						 softdelete_qualified_name(relid))));
+	}
+
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot enable soft delete on temporary table \"%s\"", relname),
+				 errdetail("A temporary table goes at the end of its session without a DROP that would take it out of the registry.")));
 
 	if (get_rel_relkind(relid) == RELKIND_RELATION &&
 		find_inheritance_children(relid, NoLock) != NIL)
@@ -139,10 +172,8 @@ softdelete_enable(PG_FUNCTION_ARGS)
 				 errhint("Use declarative partitioning, whose partitions follow their parent.")));
 
 	row = softdelete_registry_read(relid);
-	if (row.found)
+	if (row.found && strcmp(NameStr(row.column_name), column) != 0)
 	{
-		if (strcmp(NameStr(row.column_name), column) == 0)
-			PG_RETURN_VOID();
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is already soft-deletable with column \"%s\"",
@@ -183,9 +214,13 @@ softdelete_enable(PG_FUNCTION_ARGS)
 					 errmsg("column \"%s\" of table \"%s\" is NOT NULL", column, relname),
 					 errdetail("Live rows have NULL in the soft-delete column."),
 					 errhint("Drop the NOT NULL constraint first.")));
+		softdelete_check_stamp_writable(relid, column, false);
 	}
 
-	softdelete_install(relid, column);
+	/* a registry row is not taken on trust: what is missing is installed */
+	if (row.found && softdelete_installed_fully(relid, &row))
+		PG_RETURN_VOID();
+	softdelete_install(relid, column, &row);
 	CacheInvalidateRelcacheByRelid(relid);
 	PG_RETURN_VOID();
 }
@@ -262,7 +297,8 @@ softdelete_soft_delete(PG_FUNCTION_ARGS)
 	ret = SPI_execute_with_args(sql.data, nparams, types, values, NULL, false, 0);
 	if (ret != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	PG_RETURN_INT64((int64) (softdelete_rows_stamped - before));
 }
 
@@ -355,7 +391,8 @@ read_rows(FunctionCallInfo fcinfo, bool trashed_only)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	softdelete_restore_identity(&saved);
 	return (Datum) 0;
 }

@@ -31,17 +31,22 @@
 #include "softdelete.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -123,7 +128,8 @@ run_as_owner_planned(Oid relid, const char *sql, int nargs, Oid *types,
 		reader(SPI_tuptable, processed, out);
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	softdelete_restore_identity(&saved);
 	return processed;
 }
@@ -407,6 +413,51 @@ key_columns_text(const FkEdge *edge)
 }
 
 /*
+ * key_phrase returns "Key (a, b)=(1, 2)" for a key of the parent side of
+ * edge, or just "Key" when the current role may not read those values:
+ * ri_ReportViolation's rule (the role may select the columns and no
+ * row-level security applies), widened to those who may manage the
+ * table, who can read every row of it through with_trash().
+ */
+static char *
+key_phrase(const FkEdge *edge, const char *values)
+{
+	bool		visible = softdelete_may_manage(edge->parent);
+
+	if (!visible && check_enable_rls(edge->parent, InvalidOid, true) != RLS_ENABLED)
+	{
+		visible = true;
+		if (pg_class_aclcheck(edge->parent, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		{
+			int			i;
+
+			for (i = 0; i < edge->nkeys; i++)
+				if (pg_attribute_aclcheck(edge->parent, edge->parent_attnums[i],
+										  GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+					visible = false;
+		}
+	}
+	if (!visible || values == NULL)
+		return pstrdup("Key");
+	return psprintf("Key (%s)=(%s)", key_columns_text(edge), values);
+}
+
+/*
+ * edge_constraint adds to an error the schema, table and constraint
+ * name of edge's foreign key (errtableconstraint), as core's
+ * referential-integrity errors do: drivers show them as diagnostics.
+ */
+static int
+edge_constraint(const FkEdge *edge)
+{
+	Relation	rel = table_open(edge->child, AccessShareLock);
+	int			result = errtableconstraint(rel, NameStr(edge->conname));
+
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
  * find_live_child returns the key (as text) of a live row of the child
  * side of edge that references one of keys, or NULL if there is none.
  * Rows of a child table that is not soft-deletable all count as live.
@@ -446,9 +497,10 @@ report_still_referenced(const FkEdge *edge, const char *key)
 			 errmsg("soft delete on table \"%s\" violates foreign key constraint \"%s\" on table \"%s\"",
 					get_rel_name(edge->parent), NameStr(edge->conname),
 					get_rel_name(edge->child)),
-			 errdetail("Key (%s)=(%s) is still referenced from live rows of table \"%s\".",
-					   key_columns_text(edge), key, get_rel_name(edge->child)),
-			 errhint("Delete the referencing rows first, or declare the foreign key ON DELETE CASCADE.")));
+			 errdetail("%s is still referenced from live rows of table \"%s\".",
+					   key_phrase(edge, key), get_rel_name(edge->child)),
+			 errhint("Delete the referencing rows first, or declare the foreign key ON DELETE CASCADE."),
+			 edge_constraint(edge)));
 }
 
 /*
@@ -533,10 +585,11 @@ cascade_stamp(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp)
 					 errmsg("cannot soft-delete rows of table \"%s\": foreign key \"%s\" would cascade into table \"%s\", which is not soft-deletable",
 							get_rel_name(edge->parent), NameStr(edge->conname),
 							get_rel_name(edge->child)),
-					 errdetail("Key (%s)=(%s) is referenced from table \"%s\". Nothing was deleted.",
-							   key_columns_text(edge), key, get_rel_name(edge->child)),
+					 errdetail("%s is referenced from table \"%s\". Nothing was deleted.",
+							   key_phrase(edge, key), get_rel_name(edge->child)),
 					 errhint("Call softdelete.enable('%s') too, so that the cascade is soft.",
-							 softdelete_qualified_name(edge->child))));
+							 softdelete_qualified_name(edge->child)),
+					 edge_constraint(edge)));
 		return NIL;
 	}
 
@@ -797,7 +850,8 @@ check_parents_live(const RowSet *set)
 					MemoryContextSwitchTo(old);
 				}
 			}
-			SPI_finish();
+			if (SPI_finish() != SPI_OK_FINISH)
+				elog(ERROR, "SPI_finish failed");
 			softdelete_restore_identity(&saved);
 		}
 		if (key != NULL)
@@ -805,10 +859,11 @@ check_parents_live(const RowSet *set)
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("cannot restore rows of table \"%s\" whose parent in table \"%s\" is in the trash",
 							get_rel_name(edge->child), get_rel_name(edge->parent)),
-					 errdetail("Key (%s)=(%s) of table \"%s\" is in the trash; foreign key \"%s\" references it. Nothing was restored.",
-							   key_columns_text(edge), key, get_rel_name(edge->parent),
+					 errdetail("%s of table \"%s\" is in the trash; foreign key \"%s\" references it. Nothing was restored.",
+							   key_phrase(edge, key), get_rel_name(edge->parent),
 							   NameStr(edge->conname)),
-					 errhint("Restore the parent row first.")));
+					 errhint("Restore the parent row first."),
+					 edge_constraint(edge)));
 		pfree(sql.data);
 	}
 }
@@ -949,6 +1004,8 @@ remove_set(RowSet *set, HTAB *scheduled)
 	ListCell   *lc;
 	uint64		removed = 0;
 	StringInfoData sql;
+
+	check_stack_depth();		/* one level per generation of descendants */
 	foreach(lc, edges)
 	{
 		FkEdge	   *edge = (FkEdge *) lfirst(lc);
@@ -974,8 +1031,9 @@ remove_set(RowSet *set, HTAB *scheduled)
 						 errmsg("cannot permanently remove rows of table \"%s\": foreign key \"%s\" would cascade into table \"%s\", which is not soft-deletable",
 								get_rel_name(edge->parent), NameStr(edge->conname),
 								get_rel_name(edge->child)),
-						 errdetail("Key (%s)=(%s) is referenced from table \"%s\". Nothing was removed.",
-								   key_columns_text(edge), key, get_rel_name(edge->child))));
+						 errdetail("%s is referenced from table \"%s\". Nothing was removed.",
+								   key_phrase(edge, key), get_rel_name(edge->child)),
+						 edge_constraint(edge)));
 			continue;
 		}
 		else
@@ -989,9 +1047,10 @@ remove_set(RowSet *set, HTAB *scheduled)
 						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 						 errmsg("cannot permanently remove rows of table \"%s\": live rows of table \"%s\" reference them",
 								get_rel_name(edge->parent), get_rel_name(edge->child)),
-						 errdetail("Key (%s)=(%s) is referenced through foreign key \"%s\". Nothing was removed.",
-								   key_columns_text(edge), key, NameStr(edge->conname)),
-						 errhint("Delete or remove the referencing rows first.")));
+						 errdetail("%s is referenced through foreign key \"%s\". Nothing was removed.",
+								   key_phrase(edge, key), NameStr(edge->conname)),
+						 errhint("Delete or remove the referencing rows first."),
+						 edge_constraint(edge)));
 
 			/* the trashed referencing rows go first */
 			initStringInfo(&sql);

@@ -21,10 +21,15 @@
  * is refused while tables are soft-deletable: CASCADE would drop the
  * triggers and quietly make DELETE hard again.
  *
- * While row_security is off -- pg_dump's scripts turn it off -- the
- * ddl_command_end trigger does nothing, so that a restore rebuilds exactly
- * what was dumped (tables, triggers, policies, registry rows) and nothing
- * twice.  Our own DDL (softdelete_ddl_depth > 0) is left alone too.
+ * While row_security is off -- pg_dump's scripts turn it off, and any
+ * session may -- the ddl_command_end trigger skips exactly what a restore
+ * brings back by itself and would otherwise get twice: auto-enable (the
+ * dump has the registry's rows, triggers and policies) and installing on
+ * partitions already recorded (the dump has their triggers and policies).
+ * Everything that protects -- refusing inheritance from a soft-deletable
+ * table, a detached partition made soft-deletable on its own, a new
+ * partition given its triggers and filter -- runs all the same.  Our own
+ * DDL (softdelete_ddl_depth > 0) is left alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +38,7 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -75,8 +81,13 @@ check_event_protocol(FunctionCallInfo fcinfo, const char *event,
 }
 
 /*
- * auto_enable_candidate says whether relid has a nullable deleted_at
- * timestamptz column.
+ * auto_enable_candidate says whether relid is a permanent table, neither
+ * a partition nor an inheritance child, with a nullable deleted_at
+ * timestamptz column.  A temporary table is dropped at session end
+ * without sql_drop, which would leave its registry row behind; a
+ * partition follows its root (one whose root is not soft-deletable, say
+ * disabled on purpose, stays as it is) and a child of a plain parent
+ * would show its trash through the parent.
  */
 static bool
 auto_enable_candidate(Oid relid)
@@ -86,6 +97,9 @@ auto_enable_candidate(Oid relid)
 	bool		notnull;
 
 	if (attnum <= 0 || get_atttype(relid, attnum) != TIMESTAMPTZOID)
+		return false;
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP ||
+		get_rel_relispartition(relid) || has_superclass(relid))
 		return false;
 	tup = SearchSysCacheAttNum(relid, attnum);
 	if (!HeapTupleIsValid(tup))
@@ -127,8 +141,8 @@ is_stamp_name(const char *name)
 
 /*
  * command_gives_deleted_at says whether a collected command could have
- * given its table a deleted_at timestamptz column: CREATE TABLE (in any
- * form), or ALTER TABLE that adds, retypes, renames to, or drops NOT NULL
+ * given its table a deleted_at timestamptz column: CREATE TABLE (not a
+ * copy of data: CREATE TABLE AS and SELECT INTO never enable), or ALTER TABLE that adds, retypes, renames to, or drops NOT NULL
  * from a column named deleted_at.  Other DDL on a table never enables it:
  * a table disabled on purpose stays disabled.
  */
@@ -137,8 +151,8 @@ command_gives_deleted_at(const char *tag, CollectedCommand *cmd)
 {
 	ListCell   *lc;
 
-	if (strcmp(tag, "CREATE TABLE") == 0 || strcmp(tag, "CREATE TABLE AS") == 0 ||
-		strcmp(tag, "SELECT INTO") == 0)
+	/* a copy of data (CREATE TABLE AS, SELECT INTO) is not a definition */
+	if (strcmp(tag, "CREATE TABLE") == 0)
 		return true;
 	if (cmd == NULL)
 		return false;
@@ -192,10 +206,10 @@ inheritance_parents(Oid relid)
 /*
  * handle_table reacts to DDL on one table (attnum: the column the
  * command named, if any; gives: whether the command may have given the
- * table a deleted_at column).
+ * table a deleted_at column; restoring: row_security is off, see above).
  */
 static void
-handle_table(Oid relid, int32 attnum, bool gives)
+handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 {
 	char		relkind;
 	RegistryRow row;
@@ -239,7 +253,11 @@ handle_table(Oid relid, int32 attnum, bool gives)
 			CacheInvalidateRelcacheByRelid(relid);
 		}
 		if (relkind == RELKIND_PARTITIONED_TABLE)
-			softdelete_sync_partitions(relid, NameStr(row.column_name));
+		{
+			/* a partition attached may not be partitioned on the stamp */
+			softdelete_check_stamp_writable(relid, NameStr(row.column_name), false);
+			softdelete_sync_partitions(relid, NameStr(row.column_name), restoring);
+		}
 		return;
 	}
 
@@ -247,12 +265,40 @@ handle_table(Oid relid, int32 attnum, bool gives)
 	if (OidIsValid(root))
 	{
 		/* a partition created or attached under a soft-deletable table */
-		softdelete_sync_partitions(root, NameStr(row.column_name));
+		softdelete_check_stamp_writable(relid, NameStr(row.column_name), false);
+		softdelete_sync_partitions(root, NameStr(row.column_name), restoring);
 		return;
 	}
 
-	if (gives && softdelete_auto_enable && auto_enable_candidate(relid))
-		softdelete_install(relid, SOFTDELETE_DEFAULT_COLUMN);
+	/*
+	 * A plain partitioned table may not hold a soft-deletable table (one
+	 * attached to it): queries on it would show that table's trash.
+	 */
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		List	   *tree = find_all_inheritors(relid, NoLock, NULL);
+		ListCell   *lc;
+
+		foreach(lc, tree)
+		{
+			if (lfirst_oid(lc) != relid &&
+				softdelete_registry_read(lfirst_oid(lc)).found)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("soft-deletable table \"%s\" cannot be a partition of table \"%s\", which is not soft-deletable",
+								get_rel_name(lfirst_oid(lc)), get_rel_name(relid)),
+						 errdetail("Queries on table \"%s\" would show the partition's trashed rows.",
+								   get_rel_name(relid)),
+						 errhint("Call softdelete.disable('%s') first; as a partition it follows its partitioned table.",
+								 softdelete_qualified_name(lfirst_oid(lc)))));
+		}
+	}
+
+	if (gives && !restoring && softdelete_auto_enable && auto_enable_candidate(relid))
+	{
+		softdelete_check_stamp_writable(relid, SOFTDELETE_DEFAULT_COLUMN, true);
+		softdelete_install(relid, SOFTDELETE_DEFAULT_COLUMN, NULL);
+	}
 }
 
 /*
@@ -272,7 +318,7 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 	int			ret;
 
 	check_event_protocol(fcinfo, "ddl_command_end", "softdelete_ddl_command_end");
-	if (softdelete_ddl_depth > 0 || !row_security)
+	if (softdelete_ddl_depth > 0)
 		PG_RETURN_VOID();
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -306,10 +352,12 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 		}
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 
 	forthree(lc1, relids, lc2, attnums, lc3, gives)
-		handle_table(lfirst_oid(lc1), (int32) lfirst_int(lc2), lfirst_int(lc3) != 0);
+		handle_table(lfirst_oid(lc1), (int32) lfirst_int(lc2), lfirst_int(lc3) != 0,
+					 !row_security);
 	PG_RETURN_VOID();
 }
 
@@ -328,14 +376,18 @@ typedef struct DroppedObject
 
 /*
  * registered_table_named returns the OID of the soft-deletable table (or
- * recorded partition) schema.table, or InvalidOid.
+ * recorded partition) schema.table, or InvalidOid.  row is the registry
+ * row of the table or of its root; *is_partition says which, and
+ * *with_allow whether the allow-all policy on the table is ours.
  */
 static Oid
-registered_table_named(const char *schema, const char *table, RegistryRow *row)
+registered_table_named(const char *schema, const char *table, RegistryRow *row,
+					   bool *is_partition, bool *with_allow)
 {
 	Oid			nsp = get_namespace_oid(schema, true);
 	Oid			relid;
 	Oid			root;
+	RegistryRow record;
 
 	if (!OidIsValid(nsp))
 		return InvalidOid;
@@ -344,12 +396,18 @@ registered_table_named(const char *schema, const char *table, RegistryRow *row)
 		return InvalidOid;
 	*row = softdelete_registry_read(relid);
 	if (row->found)
+	{
+		*is_partition = false;
+		*with_allow = !row->rls_was_enabled;
 		return relid;
-	*row = softdelete_partition_read(relid, &root);
-	if (row->found)
+	}
+	record = softdelete_partition_read(relid, &root);
+	if (record.found)
 	{
 		*row = softdelete_registry_read(root);
-		return relid;
+		*is_partition = true;
+		*with_allow = !record.rls_was_enabled;
+		return row->found ? relid : InvalidOid;
 	}
 	return InvalidOid;
 }
@@ -445,21 +503,30 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	}
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 
 	if (softdelete_ddl_depth > 0)
 		PG_RETURN_VOID();
 
-	/* nothing enable() installed may go while the table stays */
+	/*
+	 * Nothing enable() installed may go while the table stays.  Our
+	 * triggers and policies are recognised by what they are, not by their
+	 * names (a renamed one is still ours): after the drop, the table must
+	 * still have all of them.
+	 */
 	foreach(lc, dropped)
 	{
 		DroppedObject *obj = (DroppedObject *) lfirst(lc);
 		RegistryRow row;
 		Oid			relid;
+		bool		is_partition;
+		bool		with_allow;
 
 		if (strcmp(obj->type, "table") == 0 || obj->schema == NULL || obj->table == NULL)
 			continue;
-		relid = registered_table_named(obj->schema, obj->table, &row);
+		relid = registered_table_named(obj->schema, obj->table, &row,
+									   &is_partition, &with_allow);
 		if (!OidIsValid(relid) || list_member_oid(dropped_tables, relid))
 			continue;
 		if (strcmp(obj->type, "table column") == 0)
@@ -467,13 +534,9 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 			if (obj->name != NULL && strcmp(obj->name, NameStr(row.column_name)) == 0)
 				refuse_drop("column", obj->name, obj->table);
 		}
-		else if (obj->name != NULL &&
-				 (strcmp(obj->name, SOFTDELETE_TRIG_ROW) == 0 ||
-				  strcmp(obj->name, SOFTDELETE_TRIG_STMT) == 0 ||
-				  strcmp(obj->name, SOFTDELETE_TRIG_TRUNCATE) == 0 ||
-				  strcmp(obj->name, SOFTDELETE_POLICY_FILTER) == 0 ||
-				  (strcmp(obj->name, SOFTDELETE_POLICY_ALLOW) == 0 && !row.rls_was_enabled)))
-			refuse_drop(obj->type, obj->name, obj->table);
+		else if (softdelete_missing_piece(relid, NameStr(row.column_name),
+										  with_allow, is_partition) != NULL)
+			refuse_drop(obj->type, obj->name ? obj->name : "?", obj->table);
 	}
 	PG_RETURN_VOID();
 }
@@ -521,15 +584,19 @@ softdelete_ddl_command_start(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT pg_catalog.string_agg(tbl::pg_catalog.text, ', ' ORDER BY tbl::pg_catalog.text)"
-					  " FROM softdelete.registry", true, 0);
+	/* a registry row that names no table (left behind) holds nothing up */
+	ret = SPI_execute("SELECT pg_catalog.string_agg(r.tbl::pg_catalog.text, ', ' ORDER BY r.tbl::pg_catalog.text)"
+					  " FROM softdelete.registry r"
+					  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl",
+					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed > 0)
 		tables = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (tables != NULL)
 		tables = MemoryContextStrdup(caller, tables);
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 
 	if (tables != NULL)
 		ereport(ERROR,

@@ -237,7 +237,7 @@ convert_delete(Query *q)
 									  makeVar(q->resultRelation,
 											  SelfItemPointerAttributeNumber,
 											  TIDOID, -1, InvalidOid, 0)),
-						   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+						   InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);	/* see stamp() */
 	else
 		now = makeFuncExpr(F_NOW, TIMESTAMPTZOID, NIL, InvalidOid, InvalidOid,
 						   COERCE_EXPLICIT_CALL);
@@ -452,13 +452,25 @@ note_stamped(Oid relid, ItemPointer tid)
  * stamp(tableoid oid, ctid tid) returns the transaction's start time, the
  * stamp, and notes the row (the version about to be updated) so that the
  * cascade can follow it once the statement is done.  What it notes is
- * checked then: only rows this transaction has stamped count, so calling
- * it by hand gains nothing.
+ * checked then: only rows this transaction has stamped count.
+ *
+ * Only the planner hook calls it: convert_delete marks its call with
+ * COERCE_SQL_SYNTAX, which no call written in SQL (or kept in a view)
+ * can carry for this function.  Any other call gets one clean error,
+ * never a look at an arbitrary relation or TID.
  */
 Datum
 softdelete_stamp_row(PG_FUNCTION_ARGS)
 {
-	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1) && capture_depth > 0)
+	Node	   *call = fcinfo->flinfo ? fcinfo->flinfo->fn_expr : NULL;
+
+	if (call == NULL || !IsA(call, FuncExpr) ||
+		((FuncExpr *) call)->funcformat != COERCE_SQL_SYNTAX || capture_depth <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("softdelete.stamp() can only be called by a DELETE on a soft-deletable table"),
+				 errdetail("It is the value a DELETE planned as an UPDATE writes into the stamp column; it cannot be called by hand.")));
+	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1))
 		note_stamped(PG_GETARG_OID(0), (ItemPointer) PG_GETARG_POINTER(1));
 	PG_RETURN_TIMESTAMPTZ(softdelete_deletion_stamp());
 }

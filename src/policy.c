@@ -28,12 +28,21 @@
  */
 #include "softdelete.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "nodes/primnodes.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -53,31 +62,170 @@ run_ddl(const char *sql)
 }
 
 /*
- * object_exists says whether relid has a trigger (is_trigger) or a policy
- * of that name; the caller is connected to SPI.
+ * Our objects are known by what they are, never by their names alone: a
+ * trigger is ours when it runs one of our trigger functions (by OID) at
+ * the right timing, level and event, without a WHEN condition; a policy
+ * is ours when it has exactly the shape enable() gives it.  So a renamed
+ * trigger or policy is still found (and still protected, and dropped by
+ * disable), and a look-alike of the user's, named like ours, is not
+ * taken for ours.  The names are only what we give new objects.
+ */
+typedef struct OurTrigger
+{
+	const char *name;			/* name given on creation */
+	const char *function;		/* softdelete.<function>() */
+	int16		tgtype;
+	const char *when;			/* for CREATE TRIGGER */
+	const char *level;
+} OurTrigger;
+
+static const OurTrigger row_trigger = {
+	SOFTDELETE_TRIG_ROW, "before_delete_trigger",
+	TRIGGER_TYPE_ROW | TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_DELETE,
+	"BEFORE DELETE", "ROW"
+};
+/* on partitioned tables: an UPDATE that moves a row deletes it */
+static const OurTrigger move_trigger = {
+	SOFTDELETE_TRIG_MOVE, "before_delete_trigger",
+	TRIGGER_TYPE_ROW | TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_UPDATE,
+	"BEFORE UPDATE", "ROW"
+};
+static const OurTrigger stmt_trigger = {
+	SOFTDELETE_TRIG_STMT, "after_delete_trigger",
+	TRIGGER_TYPE_DELETE,
+	"AFTER DELETE", "STATEMENT"
+};
+static const OurTrigger truncate_trigger = {
+	SOFTDELETE_TRIG_TRUNCATE, "truncate_trigger",
+	TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_TRUNCATE,
+	"BEFORE TRUNCATE", "STATEMENT"
+};
+
+/*
+ * find_trigger returns the name of a trigger of relid that is "which"
+ * (preferring one of our name), or NULL; *enabled says whether it fires
+ * in ordinary sessions.  With own_only, a trigger cloned from a
+ * partitioned parent does not count (it cannot be dropped on its own).
+ */
+static char *
+find_trigger(Oid relid, const OurTrigger *which, bool own_only, bool *enabled)
+{
+	Oid			funcoid = LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
+													makeString(pstrdup(which->function))),
+										 0, NULL, false);
+	Relation	tgrel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *found = NULL;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
+
+		if (trig->tgfoid != funcoid || trig->tgtype != which->tgtype ||
+			trig->tgisinternal || !heap_attisnull(tup, Anum_pg_trigger_tgqual, NULL) ||
+			(own_only && OidIsValid(trig->tgparentid)))
+			continue;
+		if (found == NULL || strcmp(NameStr(trig->tgname), which->name) == 0)
+		{
+			found = pstrdup(NameStr(trig->tgname));
+			if (enabled != NULL)
+				*enabled = (trig->tgenabled == TRIGGER_FIRES_ON_ORIGIN ||
+							trig->tgenabled == TRIGGER_FIRES_ALWAYS);
+		}
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	return found;
+}
+
+/*
+ * is_filter_qual says whether a policy expression is "attnum IS NULL";
+ * is_true_qual whether it is the constant true.
  */
 static bool
-object_exists(Oid relid, const char *name, bool is_trigger)
+is_filter_qual(Node *qual, AttrNumber attnum)
 {
-	Oid			argtypes[2] = {OIDOID, NAMEOID};
-	Datum		values[2];
-	NameData	objname;
-	int			ret;
+	NullTest   *nt = (NullTest *) qual;
 
-	namestrcpy(&objname, name);
-	values[0] = ObjectIdGetDatum(relid);
-	values[1] = NameGetDatum(&objname);
-	ret = SPI_execute_with_args(is_trigger ?
-								"SELECT 1 FROM pg_catalog.pg_trigger"
-								" WHERE tgrelid OPERATOR(pg_catalog.=) $1"
-								" AND tgname OPERATOR(pg_catalog.=) $2" :
-								"SELECT 1 FROM pg_catalog.pg_policy"
-								" WHERE polrelid OPERATOR(pg_catalog.=) $1"
-								" AND polname OPERATOR(pg_catalog.=) $2",
-								2, argtypes, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	return SPI_processed > 0;
+	return qual != NULL && IsA(qual, NullTest) && nt->nulltesttype == IS_NULL &&
+		nt->arg != NULL && IsA(nt->arg, Var) &&
+		((Var *) nt->arg)->varattno == attnum && attnum > 0;
+}
+
+static bool
+is_true_qual(Node *qual)
+{
+	return qual != NULL && IsA(qual, Const) &&
+		((Const *) qual)->consttype == BOOLOID &&
+		!((Const *) qual)->constisnull && DatumGetBool(((Const *) qual)->constvalue);
+}
+
+/*
+ * policy_expr reads one pg_node_tree column of a pg_policy row.
+ */
+static Node *
+policy_expr(HeapTuple tup, TupleDesc desc, AttrNumber column)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, column, desc, &isnull);
+
+	return isnull ? NULL : (Node *) stringToNode(TextDatumGetCString(d));
+}
+
+/*
+ * find_policy returns the name of relid's filter policy (filter: FOR ALL
+ * TO PUBLIC, RESTRICTIVE, USING (column IS NULL)) or of its allow-all
+ * policy (FOR ALL TO PUBLIC, PERMISSIVE, USING (true)), preferring one of
+ * our name; NULL if there is none.
+ */
+static char *
+find_policy(Oid relid, bool filter, const char *column_name)
+{
+	AttrNumber	attnum = filter ? get_attnum(relid, column_name) : InvalidAttrNumber;
+	const char *ourname = filter ? SOFTDELETE_POLICY_FILTER : SOFTDELETE_POLICY_ALLOW;
+	Relation	polrel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *found = NULL;
+
+	polrel = table_open(PolicyRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(polrel, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
+		TupleDesc	desc = RelationGetDescr(polrel);
+		bool		isnull;
+		Datum		roles = heap_getattr(tup, Anum_pg_policy_polroles, desc, &isnull);
+		ArrayType  *rolearr;
+		Node	   *qual;
+		Node	   *check;
+
+		if (pol->polcmd != '*' || pol->polpermissive == filter || isnull)
+			continue;
+		rolearr = DatumGetArrayTypeP(roles);
+		if (ARR_NDIM(rolearr) != 1 || ARR_DIMS(rolearr)[0] != 1 ||
+			((Oid *) ARR_DATA_PTR(rolearr))[0] != ACL_ID_PUBLIC)
+			continue;
+		qual = policy_expr(tup, desc, Anum_pg_policy_polqual);
+		check = policy_expr(tup, desc, Anum_pg_policy_polwithcheck);
+		if (filter ? !is_filter_qual(qual, attnum) || check != NULL :
+			!is_true_qual(qual) || (check != NULL && !is_true_qual(check)))
+			continue;
+		if (found == NULL || strcmp(NameStr(pol->polname), ourname) == 0)
+			found = pstrdup(NameStr(pol->polname));
+	}
+	systable_endscan(scan);
+	table_close(polrel, AccessShareLock);
+	return found;
 }
 
 /*
@@ -96,31 +244,81 @@ rls_state(Oid relid, bool *enabled, bool *forced)
 }
 
 /*
- * ensure_trigger creates one of our triggers on relid unless it is there.
+ * softdelete_missing_piece says what relid lacks of what enable() puts on
+ * a soft-deletable table (is_partition: on a recorded partition, whose row
+ * trigger is the clone of its root's), or NULL if nothing is missing.
+ * with_allow: the allow-all policy is ours too.
+ */
+const char *
+softdelete_missing_piece(Oid relid, const char *column_name, bool with_allow,
+						 bool is_partition)
+{
+	bool		enabled = false;
+	bool		forced;
+
+	if (find_trigger(relid, &row_trigger, false, &enabled) == NULL || !enabled)
+		return is_partition ? "row trigger cloned from its partitioned table" :
+			"BEFORE DELETE row trigger";
+	if ((is_partition || get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE) &&
+		(find_trigger(relid, &move_trigger, false, &enabled) == NULL || !enabled))
+		return is_partition ? "BEFORE UPDATE row trigger cloned from its partitioned table" :
+			"BEFORE UPDATE row trigger";
+	if (find_trigger(relid, &stmt_trigger, true, &enabled) == NULL || !enabled)
+		return "AFTER DELETE statement trigger";
+	if (find_trigger(relid, &truncate_trigger, true, &enabled) == NULL || !enabled)
+		return "BEFORE TRUNCATE trigger";
+	if (find_policy(relid, true, column_name) == NULL)
+		return "filter policy";
+	if (with_allow && find_policy(relid, false, NULL) == NULL)
+		return "allow-all policy";
+	rls_state(relid, &enabled, &forced);
+	if (!enabled || !forced)
+		return "row-level security, enabled and forced";
+	return NULL;
+}
+
+/*
+ * ensure_trigger creates one of our triggers on relid unless it is there,
+ * and enables it if it was disabled.
  */
 static void
-ensure_trigger(Oid relid, const char *name, const char *when, const char *level,
-			   const char *function)
+ensure_trigger(Oid relid, const OurTrigger *which)
 {
+	bool		enabled = false;
+	char	   *found = find_trigger(relid, which, false, &enabled);
 	char	   *sql;
 
-	if (object_exists(relid, name, true))
+	if (found != NULL && enabled)
 		return;
-	sql = psprintf("CREATE TRIGGER %s %s ON %s FOR EACH %s EXECUTE FUNCTION softdelete.%s()",
-				   quote_identifier(name), when, softdelete_qualified_name(relid),
-				   level, function);
+	if (found != NULL)
+		sql = psprintf("ALTER TABLE %s ENABLE TRIGGER %s",
+					   softdelete_qualified_name(relid), quote_identifier(found));
+	else
+		sql = psprintf("CREATE TRIGGER %s %s ON %s FOR EACH %s EXECUTE FUNCTION softdelete.%s()",
+					   quote_identifier(which->name), which->when,
+					   softdelete_qualified_name(relid), which->level,
+					   which->function);
 	run_ddl(sql);
 	pfree(sql);
 }
 
+/*
+ * drop_trigger drops every trigger of relid that is "which", whatever it
+ * is called (clones go with their parent's).
+ */
 static void
-drop_trigger(Oid relid, const char *name)
+drop_trigger(Oid relid, const OurTrigger *which)
 {
-	char	   *sql = psprintf("DROP TRIGGER IF EXISTS %s ON %s", quote_identifier(name),
-							   softdelete_qualified_name(relid));
+	char	   *name;
 
-	run_ddl(sql);
-	pfree(sql);
+	while ((name = find_trigger(relid, which, true, NULL)) != NULL)
+	{
+		char	   *sql = psprintf("DROP TRIGGER %s ON %s", quote_identifier(name),
+								   softdelete_qualified_name(relid));
+
+		run_ddl(sql);
+		pfree(sql);
+	}
 }
 
 /*
@@ -129,10 +327,8 @@ drop_trigger(Oid relid, const char *name)
 static void
 ensure_statement_triggers(Oid relid)
 {
-	ensure_trigger(relid, SOFTDELETE_TRIG_STMT,
-				   "AFTER DELETE", "STATEMENT", "after_delete_trigger");
-	ensure_trigger(relid, SOFTDELETE_TRIG_TRUNCATE,
-				   "BEFORE TRUNCATE", "STATEMENT", "truncate_trigger");
+	ensure_trigger(relid, &stmt_trigger);
+	ensure_trigger(relid, &truncate_trigger);
 }
 
 /*
@@ -145,7 +341,7 @@ ensure_filter(Oid relid, const char *column_name, bool with_allow)
 	const char *qualified = softdelete_qualified_name(relid);
 	char	   *sql;
 
-	if (!object_exists(relid, SOFTDELETE_POLICY_FILTER, false))
+	if (find_policy(relid, true, column_name) == NULL)
 	{
 		sql = psprintf("CREATE POLICY %s ON %s AS RESTRICTIVE FOR ALL TO PUBLIC"
 					   " USING (%s IS NULL)",
@@ -154,7 +350,7 @@ ensure_filter(Oid relid, const char *column_name, bool with_allow)
 		run_ddl(sql);
 		pfree(sql);
 	}
-	if (with_allow && !object_exists(relid, SOFTDELETE_POLICY_ALLOW, false))
+	if (with_allow && find_policy(relid, false, NULL) == NULL)
 	{
 		sql = psprintf("CREATE POLICY %s ON %s AS PERMISSIVE FOR ALL TO PUBLIC"
 					   " USING (true) WITH CHECK (true)",
@@ -169,24 +365,27 @@ ensure_filter(Oid relid, const char *column_name, bool with_allow)
 }
 
 /*
- * remove_filter drops our policies from relid and puts its row-level
- * security flags back as recorded.  The allow-all policy is ours only
- * where row-level security was off before.
+ * remove_filter drops our policies from relid, whatever they are called,
+ * and puts its row-level security flags back as recorded.  The allow-all
+ * policy is ours only where row-level security was off before.
  */
 static void
-remove_filter(Oid relid, bool rls_was_enabled, bool rls_was_forced)
+remove_filter(Oid relid, const char *column_name, bool rls_was_enabled,
+			  bool rls_was_forced)
 {
 	const char *qualified = softdelete_qualified_name(relid);
+	char	   *name;
 	char	   *sql;
 
-	sql = psprintf("DROP POLICY IF EXISTS %s ON %s",
-				   quote_identifier(SOFTDELETE_POLICY_FILTER), qualified);
-	run_ddl(sql);
-	pfree(sql);
-	if (!rls_was_enabled)
+	while ((name = find_policy(relid, true, column_name)) != NULL)
 	{
-		sql = psprintf("DROP POLICY IF EXISTS %s ON %s",
-					   quote_identifier(SOFTDELETE_POLICY_ALLOW), qualified);
+		sql = psprintf("DROP POLICY %s ON %s", quote_identifier(name), qualified);
+		run_ddl(sql);
+		pfree(sql);
+	}
+	if (!rls_was_enabled && (name = find_policy(relid, false, NULL)) != NULL)
+	{
+		sql = psprintf("DROP POLICY %s ON %s", quote_identifier(name), qualified);
 		run_ddl(sql);
 		pfree(sql);
 	}
@@ -201,22 +400,36 @@ remove_filter(Oid relid, bool rls_was_enabled, bool rls_was_forced)
 /*
  * begin_ddl and end_ddl bracket our DDL: the extension's owner, pinned
  * search_path, an SPI connection, and our event triggers told to stay out.
+ * The caller runs the DDL under PG_TRY and calls abort_ddl when it fails:
+ * an error caught by a PL/pgSQL EXCEPTION block must not leave our event
+ * triggers out for the rest of the transaction.  (The subtransaction's
+ * abort puts back the identity, the GUC nest level and SPI by itself.)
  */
-static void
+static int
 begin_ddl(SoftDeleteIdentity *saved)
 {
+	int			depth = softdelete_ddl_depth;
+
 	softdelete_become_extension_owner(saved);
 	softdelete_ddl_depth++;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	return depth;
 }
 
 static void
 end_ddl(SoftDeleteIdentity *saved)
 {
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	softdelete_ddl_depth--;
 	softdelete_restore_identity(saved);
+}
+
+static void
+abort_ddl(int depth)
+{
+	softdelete_ddl_depth = depth;
 }
 
 /*
@@ -257,43 +470,93 @@ partitions_of(Oid relid)
 }
 
 /*
+ * softdelete_installed_fully says whether relid, registered as row says,
+ * and each of its partitions have everything enable() installs.
+ */
+bool
+softdelete_installed_fully(Oid relid, const RegistryRow *row)
+{
+	List	   *parts = partitions_of(relid);
+	ListCell   *lc;
+
+	if (softdelete_missing_piece(relid, NameStr(row->column_name),
+								 !row->rls_was_enabled, false) != NULL)
+		return false;
+	foreach(lc, parts)
+	{
+		Oid			root;
+		RegistryRow record = softdelete_partition_read(lfirst_oid(lc), &root);
+
+		if (!record.found || root != relid ||
+			softdelete_missing_piece(lfirst_oid(lc), NameStr(row->column_name),
+									 !record.rls_was_enabled, true) != NULL)
+			return false;
+	}
+	return true;
+}
+
+/*
  * softdelete_install makes relid soft-deletable with the stamp column
  * column_name, adding the column if it is missing.  The caller has
- * checked the column's type if it exists.
+ * checked the column's type if it exists.  prior is relid's registry row
+ * if it has one (enable() found pieces missing): what is missing is put
+ * back.  A registry row whose filter policy is not on the table is not
+ * trusted -- it may name an OID that a dropped table left behind -- and
+ * is replaced by a fresh record of the table's state.
  */
 void
-softdelete_install(Oid relid, const char *column_name)
+softdelete_install(Oid relid, const char *column_name, const RegistryRow *prior)
 {
 	SoftDeleteIdentity saved;
 	bool		rls_enabled;
 	bool		rls_forced;
+	bool		keep_prior;
 	ListCell   *lc;
 	List	   *parts;
+	int			depth;
 
-	rls_state(relid, &rls_enabled, &rls_forced);
-	begin_ddl(&saved);
-	if (get_attnum(relid, column_name) == InvalidAttrNumber)
+	keep_prior = prior != NULL && prior->found &&
+		find_policy(relid, true, column_name) != NULL;
+	if (keep_prior)
 	{
-		char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s pg_catalog.timestamptz",
-								   softdelete_qualified_name(relid),
-								   quote_identifier(column_name));
-
-		run_ddl(sql);
-		pfree(sql);
+		rls_enabled = prior->rls_was_enabled;
+		rls_forced = prior->rls_was_forced;
 	}
-	ensure_trigger(relid, SOFTDELETE_TRIG_ROW, "BEFORE DELETE", "ROW",
-				   "before_delete_trigger");
-	/* an UPDATE that moves a row between partitions deletes it: see it */
-	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
-		ensure_trigger(relid, SOFTDELETE_TRIG_MOVE, "BEFORE UPDATE", "ROW",
-					   "before_delete_trigger");
-	ensure_statement_triggers(relid);
-	ensure_filter(relid, column_name, !rls_enabled);
-	softdelete_registry_insert(relid, column_name, rls_enabled, rls_forced);
+	else
+		rls_state(relid, &rls_enabled, &rls_forced);
+	depth = begin_ddl(&saved);
+	PG_TRY();
+	{
+		if (prior != NULL && prior->found && !keep_prior)
+			softdelete_registry_delete(relid);
+		if (get_attnum(relid, column_name) == InvalidAttrNumber)
+		{
+			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s pg_catalog.timestamptz",
+									   softdelete_qualified_name(relid),
+									   quote_identifier(column_name));
 
-	parts = partitions_of(relid);
-	foreach(lc, parts)
-		install_on_partition(relid, lfirst_oid(lc), column_name);
+			run_ddl(sql);
+			pfree(sql);
+		}
+		ensure_trigger(relid, &row_trigger);
+		/* an UPDATE that moves a row between partitions deletes it: see it */
+		if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+			ensure_trigger(relid, &move_trigger);
+		ensure_statement_triggers(relid);
+		ensure_filter(relid, column_name, !rls_enabled);
+		if (!keep_prior)
+			softdelete_registry_insert(relid, column_name, rls_enabled, rls_forced);
+
+		parts = partitions_of(relid);
+		foreach(lc, parts)
+			install_on_partition(relid, lfirst_oid(lc), column_name);
+	}
+	PG_CATCH();
+	{
+		abort_ddl(depth);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	end_ddl(&saved);
 	CacheInvalidateRelcacheByRelid(relid);
 }
@@ -309,28 +572,39 @@ softdelete_uninstall(Oid relid, const RegistryRow *row)
 	SoftDeleteIdentity saved;
 	List	   *parts;
 	ListCell   *lc;
+	int			depth;
 
-	begin_ddl(&saved);
-	parts = softdelete_partitions_recorded(relid);
-	foreach(lc, parts)
+	depth = begin_ddl(&saved);
+	PG_TRY();
 	{
-		Oid			part = lfirst_oid(lc);
-		Oid			root;
-		RegistryRow record = softdelete_partition_read(part, &root);
+		parts = softdelete_partitions_recorded(relid);
+		foreach(lc, parts)
+		{
+			Oid			part = lfirst_oid(lc);
+			Oid			root;
+			RegistryRow record = softdelete_partition_read(part, &root);
 
-		drop_trigger(part, SOFTDELETE_TRIG_STMT);
-		drop_trigger(part, SOFTDELETE_TRIG_TRUNCATE);
-		remove_filter(part, record.rls_was_enabled, record.rls_was_forced);
-		softdelete_partition_write(part, relid, false, false, false);
-		CacheInvalidateRelcacheByRelid(part);
+			drop_trigger(part, &stmt_trigger);
+			drop_trigger(part, &truncate_trigger);
+			remove_filter(part, NameStr(row->column_name), record.rls_was_enabled,
+						  record.rls_was_forced);
+			softdelete_partition_write(part, relid, false, false, false);
+			CacheInvalidateRelcacheByRelid(part);
+		}
+		drop_trigger(relid, &row_trigger);
+		drop_trigger(relid, &move_trigger);
+		drop_trigger(relid, &stmt_trigger);
+		drop_trigger(relid, &truncate_trigger);
+		remove_filter(relid, NameStr(row->column_name), row->rls_was_enabled,
+					  row->rls_was_forced);
+		softdelete_registry_delete(relid);
 	}
-	drop_trigger(relid, SOFTDELETE_TRIG_ROW);
-	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
-		drop_trigger(relid, SOFTDELETE_TRIG_MOVE);
-	drop_trigger(relid, SOFTDELETE_TRIG_STMT);
-	drop_trigger(relid, SOFTDELETE_TRIG_TRUNCATE);
-	remove_filter(relid, row->rls_was_enabled, row->rls_was_forced);
-	softdelete_registry_delete(relid);
+	PG_CATCH();
+	{
+		abort_ddl(depth);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	end_ddl(&saved);
 	CacheInvalidateRelcacheByRelid(relid);
 }
@@ -341,38 +615,53 @@ softdelete_uninstall(Oid relid, const RegistryRow *row)
  * gets the statement triggers and the filter; a recorded partition that
  * was detached becomes a soft-deletable table of its own, keeping its
  * trash, its filter and its recorded row-level security state (it gets
- * the row trigger it used to inherit).
+ * the row trigger it used to inherit).  With only_new (a restore, whose
+ * dump brings the recorded partitions' triggers and policies itself),
+ * partitions already recorded are left as they are.
  */
 void
-softdelete_sync_partitions(Oid root, const char *column_name)
+softdelete_sync_partitions(Oid root, const char *column_name, bool only_new)
 {
 	SoftDeleteIdentity saved;
 	List	   *parts = partitions_of(root);
 	List	   *recorded;
 	ListCell   *lc;
+	int			depth;
 
-	begin_ddl(&saved);
-	foreach(lc, parts)
-		install_on_partition(root, lfirst_oid(lc), column_name);
-
-	recorded = softdelete_partitions_recorded(root);
-	foreach(lc, recorded)
+	depth = begin_ddl(&saved);
+	PG_TRY();
 	{
-		Oid			part = lfirst_oid(lc);
-		Oid			recorded_root;
-		RegistryRow record;
+		recorded = softdelete_partitions_recorded(root);
+		foreach(lc, parts)
+		{
+			if (only_new && list_member_oid(recorded, lfirst_oid(lc)))
+				continue;
+			install_on_partition(root, lfirst_oid(lc), column_name);
+		}
 
-		if (list_member_oid(parts, part))
-			continue;
-		record = softdelete_partition_read(part, &recorded_root);
-		softdelete_partition_write(part, root, false, false, false);
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(part)))
-			continue;
-		ensure_trigger(part, SOFTDELETE_TRIG_ROW, "BEFORE DELETE", "ROW",
-					   "before_delete_trigger");
-		softdelete_registry_insert(part, column_name, record.rls_was_enabled,
-								   record.rls_was_forced);
-		CacheInvalidateRelcacheByRelid(part);
+		foreach(lc, recorded)
+		{
+			Oid			part = lfirst_oid(lc);
+			Oid			recorded_root;
+			RegistryRow record;
+
+			if (list_member_oid(parts, part))
+				continue;
+			record = softdelete_partition_read(part, &recorded_root);
+			softdelete_partition_write(part, root, false, false, false);
+			if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(part)))
+				continue;
+			ensure_trigger(part, &row_trigger);
+			softdelete_registry_insert(part, column_name, record.rls_was_enabled,
+									   record.rls_was_forced);
+			CacheInvalidateRelcacheByRelid(part);
+		}
 	}
+	PG_CATCH();
+	{
+		abort_ddl(depth);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	end_ddl(&saved);
 }

@@ -20,11 +20,17 @@
 #include "access/htup_details.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "access/table.h"
+#include "optimizer/optimizer.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -99,19 +105,106 @@ softdelete_check_table_kind(Oid relid, const char *action)
 }
 
 /*
- * softdelete_check_may_manage raises insufficient_privilege unless the
- * current user owns relid (directly or through role membership) or has
- * the privileges of softdelete_admin.
+ * softdelete_check_stamp_writable refuses a stamp column that a soft
+ * delete could not write: a generated column (DELETE would fail, or
+ * restore could not clear it), or one that relid or a partitioned table
+ * below it is partitioned on (the stamp is written by UPDATE ONLY on the
+ * partition, which may not move the row).  automatic: the check is the
+ * event trigger's, and the hint says how to create the table anyway.
  */
 void
-softdelete_check_may_manage(Oid relid, const char *action)
+softdelete_check_stamp_writable(Oid relid, const char *column, bool automatic)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	HeapTuple	tup;
+	char		generated;
+	List	   *tree;
+	ListCell   *lc;
+
+	if (attnum <= 0)
+		return;
+	tup = SearchSysCacheAttNum(relid, attnum);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for attribute %d of relation %u",
+			 attnum, relid);
+	generated = ((Form_pg_attribute) GETSTRUCT(tup))->attgenerated;
+	ReleaseSysCache(tup);
+	if (generated != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+				 errmsg("column \"%s\" of table \"%s\" is a generated column",
+						column, get_rel_name(relid)),
+				 errdetail("A soft delete writes the stamp into the column, and restore clears it."),
+				 automatic ?
+				 errhint("Make \"%s\" an ordinary column, or SET softdelete.auto_enable = off to create the table without soft delete.", column) :
+				 errhint("Make \"%s\" an ordinary column, or name another one.", column)));
+
+	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+		return;
+	tree = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, tree)
+	{
+		Oid			part = lfirst_oid(lc);
+		Relation	rel;
+		PartitionKey key;
+		AttrNumber	partattnum;
+		bool		keyed = false;
+		int			i;
+		ListCell   *lc2;
+
+		if (get_rel_relkind(part) != RELKIND_PARTITIONED_TABLE)
+			continue;
+		partattnum = get_attnum(part, column);
+		rel = table_open(part, NoLock);
+		key = RelationGetPartitionKey(rel);
+		for (i = 0; i < key->partnatts; i++)
+			if (key->partattrs[i] == partattnum)
+				keyed = true;
+		foreach(lc2, key->partexprs)
+		{
+			Bitmapset  *attrs = NULL;
+
+			pull_varattnos((Node *) lfirst(lc2), 1, &attrs);
+			if (bms_is_member(partattnum - FirstLowInvalidHeapAttributeNumber, attrs))
+				keyed = true;
+		}
+		table_close(rel, NoLock);
+		if (keyed)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("table \"%s\" is partitioned on soft-delete column \"%s\"",
+							get_rel_name(part), column),
+					 errdetail("A soft delete stamps rows where they are; it cannot move them to another partition."),
+					 automatic ?
+					 errhint("Partition on another column, or SET softdelete.auto_enable = off to create the table without soft delete.") :
+					 errhint("Partition on another column.")));
+	}
+}
+
+/*
+ * softdelete_may_manage says whether the current user owns relid
+ * (directly or through role membership) or has the privileges of
+ * softdelete_admin: who may read the trash, restore, purge and so on.
+ */
+bool
+softdelete_may_manage(Oid relid)
 {
 	Oid			userid = GetUserId();
 	Oid			admin = get_role_oid(SOFTDELETE_ADMIN_ROLE, true);
 
 	if (pg_class_ownercheck(relid, userid))
-		return;
-	if (OidIsValid(admin) && has_privs_of_role(userid, admin))
+		return true;
+	return OidIsValid(admin) && has_privs_of_role(userid, admin);
+}
+
+/*
+ * softdelete_check_may_manage raises insufficient_privilege unless
+ * softdelete_may_manage(relid).
+ */
+void
+softdelete_check_may_manage(Oid relid, const char *action)
+{
+	if (softdelete_may_manage(relid))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -53,7 +53,8 @@ write_registry(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	if (ret != expected)
 		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
 			 SPI_result_code_string(ret));
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 }
 
 /*
@@ -116,7 +117,8 @@ softdelete_registry_read(Oid relid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	row = registry_read_connected(relid);
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	return row;
 }
 
@@ -214,7 +216,8 @@ softdelete_partition_read(Oid relid, Oid *root)
 		row.rls_was_enabled = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
 		row.rls_was_forced = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
 	}
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	return row;
 }
 
@@ -275,7 +278,8 @@ softdelete_oid_list(const char *sql, Oid param)
 															SPI_tuptable->tupdesc, 1, &isnull)));
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	return result;
 }
 
@@ -369,7 +373,8 @@ softdelete_lookup(Oid relid)
 				list_free(ancestors);
 			}
 		}
-		SPI_finish();
+		if (SPI_finish() != SPI_OK_FINISH)
+			elog(ERROR, "SPI_finish failed");
 
 		if (OidIsValid(result->root))
 			result->attnum = get_attnum(relid, NameStr(result->column_name));

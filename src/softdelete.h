@@ -115,6 +115,9 @@ extern void softdelete_registry_invalidate(Datum arg, Oid relid);
 /* privileges.c */
 extern void softdelete_check_table_kind(Oid relid, const char *action);
 extern void softdelete_check_may_manage(Oid relid, const char *action);
+extern bool softdelete_may_manage(Oid relid);
+extern void softdelete_check_stamp_writable(Oid relid, const char *column,
+											bool automatic);
 extern void softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved);
 extern void softdelete_become_extension_owner(SoftDeleteIdentity *saved);
 extern void softdelete_restore_identity(SoftDeleteIdentity *saved);
@@ -174,9 +177,14 @@ extern void softdelete_forget_captured(void);
 extern int64 softdelete_rows_collected;
 
 /* policy.c */
-extern void softdelete_install(Oid relid, const char *column_name);
+extern void softdelete_install(Oid relid, const char *column_name,
+							   const RegistryRow *prior);
+extern bool softdelete_installed_fully(Oid relid, const RegistryRow *row);
+extern const char *softdelete_missing_piece(Oid relid, const char *column_name,
+											bool with_allow, bool is_partition);
 extern void softdelete_uninstall(Oid relid, const RegistryRow *row);
-extern void softdelete_sync_partitions(Oid root, const char *column_name);
+extern void softdelete_sync_partitions(Oid root, const char *column_name,
+									   bool only_new);
 
 /* keys.c */
 extern char *softdelete_key_condition(Oid relid, Oid keytype, Datum key,
