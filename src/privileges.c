@@ -109,7 +109,7 @@ softdelete_check_may_manage(Oid relid, const char *action)
 	Oid			userid = GetUserId();
 	Oid			admin = get_role_oid(SOFTDELETE_ADMIN_ROLE, true);
 
-	if (pg_class_ownercheck(relid, userid))
+	if (sd_class_ownercheck(relid, userid))
 		return;
 	if (OidIsValid(admin) && has_privs_of_role(userid, admin))
 		return;
