@@ -87,6 +87,7 @@ sd_pg17_run() {
 # sd_pg17_test [scripts/test args...]: copy the tree into the chroot and
 # run the whole suite there.  Exit status and last line are scripts/test's.
 sd_pg17_test() {
+    sd_is_root || sd_die "--pg 17 runs in a chroot (unshare, chroot): run it as root"
     sd_pg17_setup
     local dest="$SD_PG17_ROOT/build/softdelete"
     rm -rf "$dest" && mkdir -p "$dest" || sd_die "cannot prepare $dest"

@@ -94,7 +94,7 @@ sd_pg18_setup() {
     touch "$tmp/$SD_PG18_TREE/.softdelete-ready"
     rm -rf "$ver"
     mv "$tmp" "$ver" || sd_die "could not move $tmp into place"
-    chmod a+rx "$SD_PG18_ROOT" "$(dirname "$SD_PG18_ROOT")"
+    chmod a+rx "$SD_PG18_ROOT"
 }
 
 # sd_pg18_check: the unpacked binaries find every library they link.
