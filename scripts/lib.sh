@@ -82,6 +82,18 @@ sd_ensure_postgres_user() {
         --shell /bin/bash postgres || sd_die "useradd postgres failed"
 }
 
+# sd_lock FILE: hold an exclusive lock on FILE (fd 9) until this process
+# and the ones it execs end.  The PostgreSQL 17 chroot and the 18 tree are
+# shared by every checkout on the machine (the extension is installed into
+# them), so runs against one of them take turns instead of clashing.
+sd_lock() {
+    exec 9>"$1" || sd_die "cannot open lock $1"
+    if ! flock -n 9; then
+        sd_log "waiting for another run holding $1"
+        flock 9 || sd_die "flock $1 failed"
+    fi
+}
+
 # sd__copy_tree DEST: copy the source tree (not .git, not build or test
 # output) to DEST, for a build against another major that must not mix
 # its objects with the checkout's.

@@ -88,6 +88,8 @@ sd_pg17_run() {
 # run the whole suite there.  Exit status and last line are scripts/test's.
 sd_pg17_test() {
     sd_is_root || sd_die "--pg 17 runs in a chroot (unshare, chroot): run it as root"
+    mkdir -p "$(dirname "$SD_PG17_ROOT")" || sd_die "mkdir failed"
+    sd_lock "$SD_PG17_ROOT.lock"
     sd_pg17_setup
     local dest="$SD_PG17_ROOT/build/softdelete"
     rm -rf "$dest" && mkdir -p "$dest" || sd_die "cannot prepare $dest"
