@@ -1,4 +1,4 @@
-# softdelete: PGXS build for PostgreSQL 15
+# softdelete: PGXS build for PostgreSQL 15, 17 and 18 (differences in src/compat.h)
 EXTENSION   = softdelete
 MODULE_big  = softdelete
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))

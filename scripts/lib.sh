@@ -6,16 +6,33 @@
 # ignores -e inside functions called from `if`/`||`), they check explicitly.
 #
 # Environment knobs:
-#   PG_CONFIG   pg_config to use (default: /usr/lib/postgresql/15/bin/pg_config)
+#   PG_CONFIG   pg_config to use (default: /usr/lib/postgresql/$SD_PG_MAJOR/bin/pg_config;
+#               for 18, the one unpacked from npm; ignored by --pg 17, which
+#               uses the chroot's)
+#   SD_PG_MAJOR 15 (default), 17 or 18; set by scripts/test --pg N
 #   SD_PORT     port of the throwaway cluster (default 54329, unix socket only)
 #   SD_KEEP=1   leave the throwaway cluster running at exit
 #   SD_CFLAGS   PG_CFLAGS for the build (default: -Wall -Wextra -Werror; the
 #               Makefile includes the server headers with -isystem so they are quiet)
 
 SD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SD_PACKAGES=(postgresql-15 postgresql-server-dev-15 make gcc libipc-run-perl
-             python3-psycopg2 python3-django python3-sqlalchemy)
-SD_PG_MAJOR=15
+# The PostgreSQL major to build and test against: 15 (this machine's, the
+# default), 17 (Debian 13's, in a chroot: scripts/pg17-chroot.sh) or 18
+# (from the npm registry: scripts/pg18-npm.sh).  scripts/test --pg N sets it.
+: "${SD_PG_MAJOR:=15}"
+
+# shellcheck source=scripts/pg17-chroot.sh
+. "$SD_ROOT/scripts/pg17-chroot.sh"
+# shellcheck source=scripts/pg18-npm.sh
+. "$SD_ROOT/scripts/pg18-npm.sh"
+
+if [ "$SD_PG_MAJOR" = 18 ]; then
+    SD_PACKAGES=("${SD_PG18_PACKAGES[@]}")
+else
+    SD_PACKAGES=("postgresql-$SD_PG_MAJOR" "postgresql-server-dev-$SD_PG_MAJOR"
+                 make gcc libipc-run-perl
+                 python3-psycopg2 python3-django python3-sqlalchemy)
+fi
 : "${SD_PORT:=54329}"
 : "${SD_KEEP:=0}"
 : "${SD_CFLAGS:=-Wall -Wextra -Werror}"
@@ -26,6 +43,10 @@ sd_is_root() { [ "$(id -u)" -eq 0 ]; }
 
 # Resolve PG_CONFIG / SD_BIN.  Only valid after the packages are installed.
 sd_pg_config() {
+    if [ -z "${PG_CONFIG:-}" ] && [ "$SD_PG_MAJOR" = 18 ]; then
+        sd_pg18_setup
+        PG_CONFIG="$(sd_pg18_dir)/bin/pg_config"
+    fi
     if [ -z "${PG_CONFIG:-}" ]; then
         if [ -x "/usr/lib/postgresql/$SD_PG_MAJOR/bin/pg_config" ]; then
             PG_CONFIG="/usr/lib/postgresql/$SD_PG_MAJOR/bin/pg_config"
@@ -37,6 +58,52 @@ sd_pg_config() {
     fi
     SD_BIN="$("$PG_CONFIG" --bindir)" || sd_die "$PG_CONFIG --bindir failed"
     export PG_CONFIG SD_BIN
+}
+
+# sd_check_major: PG_CONFIG is the major asked for (scripts/test --pg N).
+sd_check_major() {
+    local v
+    v="$("$PG_CONFIG" --version)" || sd_die "$PG_CONFIG --version failed"
+    case "$v" in
+        "PostgreSQL $SD_PG_MAJOR".*|"PostgreSQL $SD_PG_MAJOR") ;;
+        *) sd_die "$PG_CONFIG is $v, not PostgreSQL $SD_PG_MAJOR (unset PG_CONFIG?)" ;;
+    esac
+}
+
+# sd_ensure_postgres_user: the OS user the throwaway clusters run as.
+# Debian's postgresql-common makes it; with PostgreSQL 18 from npm there is
+# no such package, so make it the same way (system user, home
+# /var/lib/postgresql) when missing.
+sd_ensure_postgres_user() {
+    id postgres >/dev/null 2>&1 && return 0
+    sd_is_root || sd_die "no 'postgres' OS user, and not root to make one"
+    sd_log "making the system user postgres"
+    useradd --system --user-group --home-dir /var/lib/postgresql \
+        --shell /bin/bash postgres || sd_die "useradd postgres failed"
+}
+
+# sd_lock FILE: hold an exclusive lock on FILE (fd 9) until this process
+# and the ones it execs end.  The PostgreSQL 17 chroot and the 18 tree are
+# shared by every checkout on the machine (the extension is installed into
+# them), so runs against one of them take turns instead of clashing.
+sd_lock() {
+    exec 9>"$1" || sd_die "cannot open lock $1"
+    if ! flock -n 9; then
+        sd_log "waiting for another run holding $1"
+        flock 9 || sd_die "flock $1 failed"
+    fi
+}
+
+# sd__copy_tree DEST: copy the source tree (not .git, not build or test
+# output) to DEST, for a build against another major that must not mix
+# its objects with the checkout's.
+sd__copy_tree() {
+    local dest="$1"
+    mkdir -p "$dest" || sd_die "mkdir $dest failed"
+    tar -C "$SD_ROOT" -cf - --exclude=./.git --exclude='*.o' --exclude='*.so' \
+        --exclude='*.bc' --exclude=./results --exclude=./output_iso \
+        --exclude=./tmp_check --exclude=./log --exclude='regression.*' . \
+        | tar -C "$dest" -xf - || sd_die "copying the tree to $dest failed"
 }
 
 sd_require_packages() {
@@ -118,7 +185,7 @@ sd_cluster_start() {
     mkdir -p "$SD_SOCKDIR" || sd_die "mkdir failed"
     chmod 755 "$SD_DIR"
     if sd_is_root; then
-        id postgres >/dev/null 2>&1 || sd_die "no 'postgres' OS user (install postgresql-$SD_PG_MAJOR)"
+        sd_ensure_postgres_user
         chown -R postgres: "$SD_DIR" || sd_die "chown failed"
     fi
 

@@ -187,7 +187,7 @@ softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 		lappend(estate->es_opened_result_relations, rri);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	estate->es_snapshot = GetActiveSnapshot();
-	EvalPlanQualInitExt(&epqstate, estate, NULL, NIL, -1, NIL);
+	sd_epq_init(&epqstate, estate);
 	ExecOpenIndices(rri, false);
 	oldslot = table_slot_create(rel, &estate->es_tupleTable);
 	if (action != SD_REMOVE)

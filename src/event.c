@@ -175,7 +175,7 @@ command_gives_deleted_at(const char *tag, CollectedCommand *cmd)
 		switch (at->subtype)
 		{
 			case AT_AddColumn:
-			case AT_AddColumnRecurse:
+			SD_CASE_AT_ADD_COLUMN_RECURSE
 				if (at->def != NULL && IsA(at->def, ColumnDef) &&
 					is_stamp_name(((ColumnDef *) at->def)->colname))
 					return true;

@@ -258,8 +258,8 @@ convert_delete(Query *q)
 		q->jointree->quals = make_and_qual(q->jointree->quals, (Node *) live);
 	}
 
-	rte->updatedCols = bms_add_member(rte->updatedCols,
-									  table->attnum - FirstLowInvalidHeapAttributeNumber);
+	SD_RTE_UPDATED_COLS(q, rte) = bms_add_member(SD_RTE_UPDATED_COLS(q, rte),
+												  table->attnum - FirstLowInvalidHeapAttributeNumber);
 	q->commandType = CMD_UPDATE;
 	return true;
 }
@@ -316,7 +316,7 @@ is_converted(QueryDesc *queryDesc)
  */
 static void
 softdelete_executor_run(QueryDesc *queryDesc, ScanDirection direction,
-						uint64 count, bool execute_once)
+						uint64 count SD_EXECUTE_ONCE_PARAM)
 {
 	int64		saved_collected = softdelete_rows_collected;
 	int64		collected;
@@ -327,9 +327,9 @@ softdelete_executor_run(QueryDesc *queryDesc, ScanDirection direction,
 	PG_TRY();
 	{
 		if (prev_executor_run)
-			prev_executor_run(queryDesc, direction, count, execute_once);
+			prev_executor_run(queryDesc, direction, count SD_EXECUTE_ONCE_ARG);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(queryDesc, direction, count SD_EXECUTE_ONCE_ARG);
 	}
 	PG_CATCH();
 	{

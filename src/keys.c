@@ -117,7 +117,7 @@ softdelete_key_condition(Oid relid, Oid keytype, Datum key,
 	int			i;
 
 	rel = table_open(relid, AccessShareLock);
-	pkindex = RelationGetPrimaryKeyIndex(rel);
+	pkindex = sd_primary_key_index(rel);
 	if (!OidIsValid(pkindex))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

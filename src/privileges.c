@@ -192,7 +192,7 @@ softdelete_may_manage(Oid relid)
 	Oid			userid = GetUserId();
 	Oid			admin = get_role_oid(SOFTDELETE_ADMIN_ROLE, true);
 
-	if (pg_class_ownercheck(relid, userid))
+	if (sd_class_ownercheck(relid, userid))
 		return true;
 	return OidIsValid(admin) && has_privs_of_role(userid, admin);
 }

@@ -18,6 +18,8 @@
 
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "access/attnum.h"
 #include "access/xact.h"
 #include "nodes/pg_list.h"
