@@ -130,6 +130,18 @@ run(`Sequelize ${version} (pg ${pgVersion}, ${mode})`, 'sequelize', async (t, sb
       'Loan.destroy({ truncate: true }) is refused (TRUNCATE would remove rows for real)');
     t.eq(sqlstate(e2), '55000', 'SQLSTATE 55000');
     t.eq(await Loan.count(), 1, 'the loan is still there');
+
+    // ---- why paranoid must stay false ------------------------------------------------
+    // Sequelize's own soft delete UPDATEs the column itself; the row-level
+    // security filter does not let a row leave the visible set by UPDATE.
+    const Note = sequelize.define('Note', { body: DataTypes.STRING },
+      { paranoid: true, underscored: true, deletedAt: 'deletedAt' });
+    await Note.sync();
+    const note = await Note.create({ body: 'hi' });
+    const e3 = await t.rejects(() => note.destroy(),
+      'paranoid: true on a soft-deletable table: destroy() fails (its own UPDATE of deleted_at)',
+      (err) => /row-level security/.test(err.message));
+    t.eq(sqlstate(e3), '42501', 'SQLSTATE 42501: new row violates row-level security policy');
   } finally {
     await sequelize.close();
   }
