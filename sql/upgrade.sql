@@ -1,8 +1,7 @@
 -- upgrade path: install the oldest version, use it, ALTER EXTENSION
 -- UPDATE to the current one, and check the members and that enabled
--- tables keep working.  (1.0 is the only version so far: the update is a
--- no-op today; each new version adds its softdelete--A--B.sql script and
--- this test then walks the chain.)
+-- tables keep working.  Each new version adds its softdelete--A--B.sql
+-- script and this test walks the chain from 1.0.
 CREATE DATABASE regress_softdelete_upgrade;
 \c regress_softdelete_upgrade
 CREATE EXTENSION softdelete VERSION '1.0';
@@ -13,6 +12,18 @@ INSERT INTO kept VALUES (1), (2), (3);
 SET ROLE regress_upgrader;
 SELECT softdelete.enable('kept');
 DELETE FROM kept WHERE id = 1;
+RESET ROLE;
+-- a partitioned table enabled under 1.0, whose rows an UPDATE can move
+CREATE TABLE bays (id int, zone text, PRIMARY KEY (id, zone)) PARTITION BY LIST (zone);
+CREATE TABLE bays_a PARTITION OF bays FOR VALUES IN ('a');
+CREATE TABLE bays_b PARTITION OF bays FOR VALUES IN ('b');
+ALTER TABLE bays OWNER TO regress_upgrader;
+ALTER TABLE bays_a OWNER TO regress_upgrader;
+ALTER TABLE bays_b OWNER TO regress_upgrader;
+INSERT INTO bays VALUES (1, 'a'), (2, 'a');
+SET ROLE regress_upgrader;
+SELECT softdelete.enable('bays');
+DELETE FROM bays WHERE id = 2;
 RESET ROLE;
 
 ALTER EXTENSION softdelete UPDATE;
@@ -46,6 +57,16 @@ SELECT id FROM kept;
 SELECT id FROM softdelete.trash(NULL::kept) ORDER BY id;
 SELECT softdelete.restore('kept', 1);
 SELECT softdelete.disable('kept');
+-- the partitioned table got the 1.1 move trigger: a partition move stays
+-- an UPDATE, a DELETE stays soft, the old trash restores
+SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger
+ WHERE tgname = 'softdelete_before_update' ORDER BY 1;
+UPDATE bays SET zone = 'b' WHERE id = 1;
+SELECT tableoid::regclass AS part, id FROM bays ORDER BY id;
+SELECT softdelete.restore('bays', ROW(2, 'a'));
+DELETE FROM bays WHERE id = 1;
+SELECT id, zone, deleted_at IS NULL AS live
+  FROM softdelete.with_trash(NULL::bays) ORDER BY id;
 RESET ROLE;
 
 \c contrib_regression

@@ -1,0 +1,213 @@
+/* softdelete--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION softdelete" to load this file. \quit
+
+/*
+ * The role whose members may manage every soft-deletable table: read the
+ * trash, restore, purge, hard-delete, enable and disable.  Roles belong to
+ * the cluster, not to a database, so a second database's CREATE EXTENSION
+ * finds it already there, and DROP EXTENSION leaves it.
+ */
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles
+                   WHERE rolname OPERATOR(pg_catalog.=) 'softdelete_admin') THEN
+        CREATE ROLE softdelete_admin NOLOGIN;
+    END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA softdelete TO PUBLIC;
+
+/* The registry: one row per soft-deletable table */
+CREATE TABLE softdelete.registry (
+    tbl             pg_catalog.regclass PRIMARY KEY,
+    column_name     pg_catalog.name NOT NULL,
+    rls_was_enabled pg_catalog.bool NOT NULL,
+    rls_was_forced  pg_catalog.bool NOT NULL,
+    enabled_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE softdelete.registry IS
+    'The soft-deletable tables, their stamp column, and the row-level security state each had before softdelete.enable()';
+SELECT pg_catalog.pg_extension_config_dump('softdelete.registry', '');
+REVOKE ALL ON softdelete.registry FROM PUBLIC;
+GRANT SELECT ON softdelete.registry TO PUBLIC;
+
+/* The partitions of soft-deletable tables, with the state each had before */
+CREATE TABLE softdelete.partitions (
+    tbl             pg_catalog.regclass PRIMARY KEY,
+    root            pg_catalog.regclass NOT NULL,
+    rls_was_enabled pg_catalog.bool NOT NULL,
+    rls_was_forced  pg_catalog.bool NOT NULL
+);
+COMMENT ON TABLE softdelete.partitions IS
+    'Partitions of soft-deletable tables, and the row-level security state each had before it got the filter';
+SELECT pg_catalog.pg_extension_config_dump('softdelete.partitions', '');
+REVOKE ALL ON softdelete.partitions FROM PUBLIC;
+GRANT SELECT ON softdelete.partitions TO PUBLIC;
+
+CREATE VIEW softdelete.tables AS
+    SELECT n.nspname AS schema_name,
+           c.relname AS table_name,
+           r.tbl AS tbl,
+           r.column_name,
+           c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
+           (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord)
+              FROM pg_catalog.pg_index i
+              CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+              JOIN pg_catalog.pg_attribute a
+                ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+               AND a.attnum OPERATOR(pg_catalog.=) k.attnum
+             WHERE i.indrelid OPERATOR(pg_catalog.=) r.tbl
+               AND i.indisprimary) AS primary_key,
+           r.rls_was_enabled,
+           r.rls_was_forced,
+           r.enabled_at
+      FROM softdelete.registry r
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
+COMMENT ON VIEW softdelete.tables IS
+    'Each soft-deletable table, its stamp column, its primary key, and what disable() will put back';
+GRANT SELECT ON softdelete.tables TO PUBLIC;
+
+/* Triggers that enable() installs; not for calling by hand */
+/*
+ * A note on search_path.  Every statement these C functions run is fully
+ * qualified (schemas, OPERATOR(pg_catalog.=), pg_catalog types), which
+ * the search_path_attack test checks.  The functions that run DML on the
+ * user's table -- the DELETE triggers, soft_delete, restore, purge,
+ * hard_delete -- are declared without SET search_path on purpose: that
+ * DML fires the table's own triggers, which must resolve names exactly as
+ * they would for the caller's own DELETE or UPDATE, as core's
+ * referential-integrity actions leave them to.  The row trigger would
+ * also pay a GUC save and restore for every deleted row.
+ */
+CREATE FUNCTION softdelete.before_delete_trigger() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_before_delete';
+COMMENT ON FUNCTION softdelete.before_delete_trigger() IS
+    'BEFORE DELETE row trigger: collects live rows to be stamped and keeps the executor from removing them';
+CREATE FUNCTION softdelete.after_delete_trigger() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_after_delete';
+COMMENT ON FUNCTION softdelete.after_delete_trigger() IS
+    'AFTER DELETE statement trigger: stamps the rows the statement collected, one UPDATE per table';
+CREATE FUNCTION softdelete.truncate_trigger() RETURNS trigger
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_before_truncate';
+COMMENT ON FUNCTION softdelete.truncate_trigger() IS
+    'BEFORE TRUNCATE trigger: refuses TRUNCATE on a soft-deletable table';
+-- The row trigger stays executable by PUBLIC: PostgreSQL clones it, as the
+-- user creating or attaching a partition, onto every new partition of a
+-- soft-deletable table.  On a table that is not soft-deletable it refuses
+-- to run, so attaching it by hand gains nothing.
+REVOKE ALL ON FUNCTION softdelete.after_delete_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION softdelete.truncate_trigger() FROM PUBLIC;
+
+/*
+ * stamp() is the new value of the stamp column when the planner hook
+ * (fidelity.c, preloaded library only) turns a DELETE on a table that
+ * foreign keys reference into an UPDATE: it returns now() and notes the
+ * row for the cascade.  Only rows this transaction has stamped are ever
+ * followed, so calling it by hand gains nothing; every role's DELETE
+ * needs to be able to run it.
+ */
+CREATE FUNCTION softdelete.stamp(tableoid pg_catalog.oid, ctid pg_catalog.tid)
+    RETURNS pg_catalog.timestamptz
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'softdelete_stamp_row';
+COMMENT ON FUNCTION softdelete.stamp(pg_catalog.oid, pg_catalog.tid) IS
+    'Internal: the stamp of a soft DELETE turned into an UPDATE; notes the row for the cascade';
+
+/* The interface */
+CREATE FUNCTION softdelete.enable(tbl pg_catalog.regclass,
+                                  column_name pg_catalog.name DEFAULT 'deleted_at')
+    RETURNS void
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_enable';
+COMMENT ON FUNCTION softdelete.enable(pg_catalog.regclass, pg_catalog.name) IS
+    'Makes a table soft-deletable: adds the timestamptz column if missing, installs the triggers and the row-level security filter, records the table. Idempotent.';
+
+CREATE FUNCTION softdelete.disable(tbl pg_catalog.regclass)
+    RETURNS void
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_disable';
+COMMENT ON FUNCTION softdelete.disable(pg_catalog.regclass) IS
+    'Removes what enable() installed and puts back the table''s row-level security state; keeps the column and every row';
+
+CREATE FUNCTION softdelete.soft_delete(tbl pg_catalog.regclass, key anyelement)
+    RETURNS pg_catalog.int8
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_soft_delete';
+COMMENT ON FUNCTION softdelete.soft_delete(pg_catalog.regclass, anyelement) IS
+    'Soft-deletes the row whose primary key is key (ROW(...) for a composite key), exactly as DELETE would; returns the rows stamped';
+
+CREATE FUNCTION softdelete.restore(tbl pg_catalog.regclass, key anyelement)
+    RETURNS pg_catalog.int8
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_restore';
+COMMENT ON FUNCTION softdelete.restore(pg_catalog.regclass, anyelement) IS
+    'Brings the row whose primary key is key back from the trash; returns the rows restored';
+
+CREATE FUNCTION softdelete.trash(tbl anyelement)
+    RETURNS SETOF anyelement
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_trash';
+COMMENT ON FUNCTION softdelete.trash(anyelement) IS
+    'The trashed rows of a table, named by its row type: softdelete.trash(NULL::orders)';
+
+CREATE FUNCTION softdelete.with_trash(tbl anyelement)
+    RETURNS SETOF anyelement
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_with_trash';
+COMMENT ON FUNCTION softdelete.with_trash(anyelement) IS
+    'Every row of a table, live and trashed, named by its row type: softdelete.with_trash(NULL::orders)';
+
+CREATE FUNCTION softdelete.purge(tbl pg_catalog.regclass,
+                                 older_than pg_catalog.interval DEFAULT '0')
+    RETURNS pg_catalog.int8
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_purge';
+COMMENT ON FUNCTION softdelete.purge(pg_catalog.regclass, pg_catalog.interval) IS
+    'Permanently removes the rows trashed at least older_than ago; returns the rows removed';
+
+CREATE FUNCTION softdelete.hard_delete(tbl pg_catalog.regclass, key anyelement)
+    RETURNS pg_catalog.int8
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_hard_delete';
+COMMENT ON FUNCTION softdelete.hard_delete(pg_catalog.regclass, anyelement) IS
+    'Permanently removes the row whose primary key is key, live or trashed; returns the rows removed';
+
+/*
+ * The event triggers (event.c): tables that enable themselves, partitions
+ * that follow their parent, protection of what enable() installed.  They
+ * run as the extension's owner, since enabling a table is DDL on it.
+ */
+CREATE FUNCTION softdelete.ddl_command_end_trigger() RETURNS event_trigger
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_ddl_command_end';
+COMMENT ON FUNCTION softdelete.ddl_command_end_trigger() IS
+    'ddl_command_end event trigger: auto-enables tables with deleted_at, keeps partitions and renames in step';
+CREATE FUNCTION softdelete.sql_drop_trigger() RETURNS event_trigger
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_sql_drop';
+COMMENT ON FUNCTION softdelete.sql_drop_trigger() IS
+    'sql_drop event trigger: forgets dropped tables, refuses dropping what enable() installed';
+CREATE FUNCTION softdelete.ddl_command_start_trigger() RETURNS event_trigger
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_ddl_command_start';
+COMMENT ON FUNCTION softdelete.ddl_command_start_trigger() IS
+    'ddl_command_start event trigger: refuses DROP EXTENSION softdelete while tables are soft-deletable';
+REVOKE ALL ON FUNCTION softdelete.ddl_command_end_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION softdelete.sql_drop_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION softdelete.ddl_command_start_trigger() FROM PUBLIC;
+
+CREATE EVENT TRIGGER softdelete_ddl_command_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION softdelete.ddl_command_end_trigger();
+CREATE EVENT TRIGGER softdelete_sql_drop ON sql_drop
+    EXECUTE FUNCTION softdelete.sql_drop_trigger();
+CREATE EVENT TRIGGER softdelete_ddl_command_start ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
+    EXECUTE FUNCTION softdelete.ddl_command_start_trigger();
