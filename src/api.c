@@ -251,12 +251,11 @@ softdelete_disable(PG_FUNCTION_ARGS)
 }
 
 /*
- * key_arg checks the key argument and returns the condition on the
- * primary key, with its parameters.
+ * key_arg checks the key argument and returns the selector of the rows
+ * whose primary key it names.
  */
-static char *
-key_arg(FunctionCallInfo fcinfo, Oid relid, const char *funcname,
-		int *nparams, Oid **types, Datum **values)
+static RowSelector *
+key_arg(FunctionCallInfo fcinfo, Oid relid, const char *funcname)
 {
 	Oid			keytype;
 
@@ -264,8 +263,7 @@ key_arg(FunctionCallInfo fcinfo, Oid relid, const char *funcname,
 	keytype = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	if (!OidIsValid(keytype))
 		elog(ERROR, "could not determine the type of the key argument");
-	return softdelete_key_condition(relid, keytype, PG_GETARG_DATUM(1),
-									nparams, types, values);
+	return softdelete_select_by_key(relid, keytype, PG_GETARG_DATUM(1));
 }
 
 /*
@@ -277,29 +275,27 @@ Datum
 softdelete_soft_delete(PG_FUNCTION_ARGS)
 {
 	Oid			relid = table_arg(fcinfo, 0, "soft_delete", "soft-delete rows of");
-	char	   *cond;
-	int			nparams;
-	Oid		   *types;
-	Datum	   *values;
+	RowSelector *sel;
 	StringInfoData sql;
 	uint64		before;
 	int			ret;
 
 	require_soft_deletable(relid);
-	cond = key_arg(fcinfo, relid, "soft_delete", &nparams, &types, &values);
+	sel = key_arg(fcinfo, relid, "soft_delete");
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "DELETE FROM %s WHERE %s",
-					 softdelete_qualified_name(relid), cond);
-	before = softdelete_rows_stamped;
+					 softdelete_qualified_name(relid), sel->condition);
+	before = softdelete_deletion_rows_stamped();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(sql.data, nparams, types, values, NULL, false, 0);
+	ret = SPI_execute_with_args(sql.data, sel->nparams, sel->types, sel->values,
+								NULL, false, 0);
 	if (ret != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
-	PG_RETURN_INT64((int64) (softdelete_rows_stamped - before));
+	PG_RETURN_INT64((int64) (softdelete_deletion_rows_stamped() - before));
 }
 
 /*
@@ -310,16 +306,11 @@ Datum
 softdelete_restore(PG_FUNCTION_ARGS)
 {
 	Oid			relid = table_arg(fcinfo, 0, "restore", "restore rows of");
-	char	   *cond;
-	int			nparams;
-	Oid		   *types;
-	Datum	   *values;
 
 	softdelete_check_may_manage(relid, "restore rows of");
 	require_soft_deletable(relid);
-	cond = key_arg(fcinfo, relid, "restore", &nparams, &types, &values);
-	PG_RETURN_INT64((int64) softdelete_restore_rows(relid, cond, nparams,
-													types, values));
+	PG_RETURN_INT64((int64) softdelete_restore_rows(relid,
+													key_arg(fcinfo, relid, "restore")));
 }
 
 /*
@@ -336,8 +327,6 @@ read_rows(FunctionCallInfo fcinfo, bool trashed_only)
 	Oid			relid = OidIsValid(argtype) ? get_typ_typrelid(argtype) : InvalidOid;
 	const SoftDeleteTable *table;
 	StringInfoData sql;
-	SoftDeleteIdentity saved;
-	Portal		portal;
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -358,42 +347,7 @@ read_rows(FunctionCallInfo fcinfo, bool trashed_only)
 	if (trashed_only)
 		appendStringInfo(&sql, " WHERE t.%s IS NOT NULL",
 						 quote_identifier(NameStr(table->column_name)));
-
-	softdelete_become_owner(relid, &saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL,
-									   false, 0);
-	for (;;)
-	{
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[i],
-										  SPI_tuptable->tupdesc, 1, &isnull);
-			HeapTupleHeader th;
-			HeapTupleData tuple;
-
-			if (isnull)
-				continue;
-			th = DatumGetHeapTupleHeader(d);
-			tuple.t_len = HeapTupleHeaderGetDatumLength(th);
-			ItemPointerSetInvalid(&tuple.t_self);
-			tuple.t_tableOid = relid;
-			tuple.t_data = th;
-			tuplestore_puttuple(rsinfo->setResult, &tuple);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-	softdelete_restore_identity(&saved);
+	softdelete_read_rows_as_owner(relid, sql.data, rsinfo->setResult);
 	return (Datum) 0;
 }
 
@@ -424,13 +378,8 @@ Datum
 softdelete_purge(PG_FUNCTION_ARGS)
 {
 	Oid			relid = table_arg(fcinfo, 0, "purge", "purge");
-	const SoftDeleteTable *table;
 	Interval   *older_than;
 	Interval	zero;
-	StringInfoData cond;
-	Oid			types[1] = {INTERVALOID};
-	Datum		values[1];
-	const char *column;
 
 	require_arg(fcinfo, 1, "older_than", "purge");
 	older_than = PG_GETARG_INTERVAL_P(1);
@@ -443,17 +392,9 @@ softdelete_purge(PG_FUNCTION_ARGS)
 				 errmsg("argument \"older_than\" of softdelete.purge() must not be negative"),
 				 errhint("Use '0' to purge everything in the trash.")));
 	softdelete_check_may_manage(relid, "purge");
-	table = require_soft_deletable(relid);
-	column = quote_identifier(NameStr(table->column_name));
-	values[0] = IntervalPGetDatum(older_than);
-
-	initStringInfo(&cond);
-	appendStringInfo(&cond,
-					 "r.%s IS NOT NULL AND r.%s OPERATOR(pg_catalog.<=)"
-					 " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
-					 column, column);
-	PG_RETURN_INT64((int64) softdelete_remove_rows(relid, cond.data, 1, types,
-												   values));
+	require_soft_deletable(relid);
+	PG_RETURN_INT64((int64) softdelete_remove_rows(relid,
+												   softdelete_select_trashed_before(relid, older_than)));
 }
 
 /*
@@ -465,14 +406,9 @@ Datum
 softdelete_hard_delete(PG_FUNCTION_ARGS)
 {
 	Oid			relid = table_arg(fcinfo, 0, "hard_delete", "hard-delete rows of");
-	char	   *cond;
-	int			nparams;
-	Oid		   *types;
-	Datum	   *values;
 
 	softdelete_check_may_manage(relid, "hard-delete rows of");
 	require_soft_deletable(relid);
-	cond = key_arg(fcinfo, relid, "hard_delete", &nparams, &types, &values);
-	PG_RETURN_INT64((int64) softdelete_remove_rows(relid, cond, nparams, types,
-												   values));
+	PG_RETURN_INT64((int64) softdelete_remove_rows(relid,
+												   key_arg(fcinfo, relid, "hard_delete")));
 }

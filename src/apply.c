@@ -39,9 +39,6 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-/* Rows stamped by this backend so far; callers measure differences */
-uint64		softdelete_rows_stamped = 0;
-
 /*
  * compare_tids orders TIDs physically, for qsort.
  */
@@ -269,7 +266,31 @@ softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
 	if (action == SD_STAMP)
-		softdelete_rows_stamped += written;
+		softdelete_deletion_count_stamped(set->relid, written);
+	return written;
+}
+
+/*
+ * softdelete_apply_sets applies action to each set of sets and returns
+ * the rows written, as new sets; adds their number to *count if given.
+ */
+List *
+softdelete_apply_sets(List *sets, SoftDeleteAction action, TimestampTz stamp,
+					  uint64 *count)
+{
+	List	   *written = NIL;
+	ListCell   *lc;
+
+	foreach(lc, sets)
+	{
+		RowSet	   *done = palloc(sizeof(RowSet));
+		uint64		n = softdelete_apply((RowSet *) lfirst(lc), action, stamp, done);
+
+		if (count != NULL)
+			*count += n;
+		if (done->n > 0)
+			written = lappend(written, done);
+	}
 	return written;
 }
 

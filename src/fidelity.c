@@ -65,9 +65,6 @@
 
 PG_FUNCTION_INFO_V1(softdelete_stamp_row);
 
-/* Rows the BEFORE DELETE trigger collected during the current statement */
-int64		softdelete_rows_collected = 0;
-
 static planner_hook_type prev_planner = NULL;
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
@@ -75,19 +72,13 @@ static ExecutorFinish_hook_type prev_executor_finish = NULL;
 static void keep_stamped_successors(RowSet *set);
 
 /*
- * Rows stamped by converted DELETEs, captured for the cascade, tagged
- * with the executor depth of the statement that stamped them: a
- * statement's finish follows only its own rows (and those of statements
- * nested in it), never those of an outer statement still running -- a
- * trigger's SQL finishes while the outer UPDATE is half done.
+ * Executor depth: ExecutorRun and ExecutorFinish each add one level.  The
+ * rows a converted DELETE stamps are noted in the deletion with the depth
+ * of their statement, and a statement's finish follows only its own rows
+ * and those of statements nested in it -- never those of an outer
+ * statement still running (a trigger's SQL finishes while the outer
+ * UPDATE is half done).  Reset at transaction end.
  */
-typedef struct CapturedRows
-{
-	int			depth;
-	RowSet		rows;
-} CapturedRows;
-
-static List *captured = NIL;	/* CapturedRows *, in TopTransactionContext */
 static int	capture_depth = 0;	/* executor depth: Run and Finish nest */
 
 /*
@@ -311,6 +302,17 @@ is_converted(QueryDesc *queryDesc)
 }
 
 /*
+ * converted_relid returns the table a converted DELETE names.
+ */
+static Oid
+converted_relid(QueryDesc *queryDesc)
+{
+	ModifyTable *mt = (ModifyTable *) queryDesc->plannedstmt->planTree;
+
+	return rt_fetch(mt->nominalRelation, queryDesc->plannedstmt->rtable)->relid;
+}
+
+/*
  * softdelete_executor_run is the executor-run hook: it counts the rows a
  * DELETE soft-deleted, whichever path it took.
  */
@@ -318,11 +320,10 @@ static void
 softdelete_executor_run(QueryDesc *queryDesc, ScanDirection direction,
 						uint64 count SD_EXECUTE_ONCE_PARAM)
 {
-	int64		saved_collected = softdelete_rows_collected;
+	int64		saved_collected = softdelete_deletion_swap_collected(0);
 	int64		collected;
 	uint64		before = queryDesc->estate->es_processed;
 
-	softdelete_rows_collected = 0;
 	capture_depth++;
 	PG_TRY();
 	{
@@ -334,16 +335,16 @@ softdelete_executor_run(QueryDesc *queryDesc, ScanDirection direction,
 	PG_CATCH();
 	{
 		capture_depth--;
-		softdelete_rows_collected = saved_collected;
+		softdelete_deletion_swap_collected(saved_collected);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	capture_depth--;
-	collected = softdelete_rows_collected;
-	softdelete_rows_collected = saved_collected;
+	collected = softdelete_deletion_swap_collected(saved_collected);
 
 	if (is_converted(queryDesc))
-		softdelete_rows_stamped += queryDesc->estate->es_processed - before;
+		softdelete_deletion_count_stamped(converted_relid(queryDesc),
+										  queryDesc->estate->es_processed - before);
 	else if (queryDesc->operation == CMD_DELETE || queryDesc->operation == CMD_MERGE)
 		queryDesc->estate->es_processed += collected;
 }
@@ -374,26 +375,17 @@ softdelete_executor_finish(QueryDesc *queryDesc)
 	PG_END_TRY();
 	capture_depth--;
 
+	/* this statement's own rows, then those their cascade makes noted */
 	for (;;)
 	{
-		List	   *mine = NIL;
+		List	   *sets = softdelete_deletion_take_noted(capture_depth + 1);
 		ListCell   *lc;
 
-		foreach(lc, captured)
-		{
-			CapturedRows *c = (CapturedRows *) lfirst(lc);
-
-			if (c->depth > capture_depth)
-			{
-				mine = lappend(mine, c);
-				captured = foreach_delete_current(captured, lc);
-			}
-		}
-		if (mine == NIL)
+		if (sets == NIL)
 			break;
-		foreach(lc, mine)
+		foreach(lc, sets)
 		{
-			RowSet	   *set = &((CapturedRows *) lfirst(lc))->rows;
+			RowSet	   *set = (RowSet *) lfirst(lc);
 
 			/* the notes name the versions before the update: follow them */
 			keep_stamped_successors(set);
@@ -403,49 +395,13 @@ softdelete_executor_finish(QueryDesc *queryDesc)
 }
 
 /*
- * softdelete_forget_captured drops captured rows at transaction end.
+ * softdelete_fidelity_reset forgets the executor depth at transaction end
+ * (an error unwinds the hooks without their decrements).
  */
 void
-softdelete_forget_captured(void)
+softdelete_fidelity_reset(void)
 {
-	captured = NIL;
 	capture_depth = 0;
-}
-
-/*
- * note_stamped records a row version for the cascade.
- */
-static void
-note_stamped(Oid relid, ItemPointer tid)
-{
-	RowSet	   *set = NULL;
-	ListCell   *lc;
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-
-	foreach(lc, captured)
-	{
-		CapturedRows *c = (CapturedRows *) lfirst(lc);
-
-		if (c->rows.relid == relid && c->depth == capture_depth)
-		{
-			set = &c->rows;
-			break;
-		}
-	}
-	if (set == NULL)
-	{
-		CapturedRows *c = palloc0(sizeof(CapturedRows));
-
-		c->depth = capture_depth;
-		set = &c->rows;
-		set->relid = relid;
-		set->tids = palloc(sizeof(ItemPointerData) * 64);
-		captured = lappend(captured, c);
-	}
-	else if (set->n >= 64 && (set->n & (set->n - 1)) == 0)
-		set->tids = repalloc_huge(set->tids, sizeof(ItemPointerData) * set->n * 2);
-	set->tids[set->n++] = *tid;
-	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -471,7 +427,9 @@ softdelete_stamp_row(PG_FUNCTION_ARGS)
 				 errmsg("softdelete.stamp() can only be called by a DELETE on a soft-deletable table"),
 				 errdetail("It is the value a DELETE planned as an UPDATE writes into the stamp column; it cannot be called by hand.")));
 	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1))
-		note_stamped(PG_GETARG_OID(0), (ItemPointer) PG_GETARG_POINTER(1));
+		softdelete_deletion_note_stamped(PG_GETARG_OID(0),
+										 (ItemPointer) PG_GETARG_POINTER(1),
+										 capture_depth);
 	PG_RETURN_TIMESTAMPTZ(softdelete_deletion_stamp());
 }
 

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * keys.c
- *	  Turn the key argument of soft_delete, restore and hard_delete into a
- *	  condition on the table's primary key.
+ *	  Row selectors: the rows that soft_delete, restore, hard_delete and
+ *	  purge name, as a condition on the table's own columns (unqualified,
+ *	  for a query over that one table) with its parameters.
  *
  * A single-column key is a value of the key's type, of a type that
  * converts to it implicitly (an int for a bigint key), or a string that
@@ -97,14 +98,14 @@ describe_key(Oid relid, int nkeys, AttrNumber *attnums, Oid *types)
 }
 
 /*
- * softdelete_key_condition returns SQL text matching the primary key of
- * relid to the parameters $1..$n, and fills in those parameters from
- * key (of type keytype).  Raises an error, changing nothing, when the
- * table has no primary key or the key does not fit it.
+ * key_condition returns SQL text matching the primary key of relid to
+ * the parameters $1..$n, and fills in those parameters from key (of type
+ * keytype).  Raises an error, changing nothing, when the table has no
+ * primary key or the key does not fit it.
  */
-char *
-softdelete_key_condition(Oid relid, Oid keytype, Datum key,
-						 int *nparams, Oid **paramtypes, Datum **params)
+static char *
+key_condition(Oid relid, Oid keytype, Datum key,
+			  int *nparams, Oid **paramtypes, Datum **params)
 {
 	Relation	rel;
 	Oid			pkindex;
@@ -280,4 +281,39 @@ softdelete_key_condition(Oid relid, Oid keytype, Datum key,
 							 format_type_be_qualified(pktypes[i]));
 	}
 	return sql.data;
+}
+
+/*
+ * softdelete_select_by_key returns the selector of the rows of relid
+ * whose primary key is key (a value, a ROW(...) or an array of values).
+ */
+RowSelector *
+softdelete_select_by_key(Oid relid, Oid keytype, Datum key)
+{
+	RowSelector *sel = palloc0(sizeof(RowSelector));
+
+	sel->condition = key_condition(relid, keytype, key, &sel->nparams,
+								   &sel->types, &sel->values);
+	return sel;
+}
+
+/*
+ * softdelete_select_trashed_before returns the selector of the rows of
+ * relid that were trashed at least older_than ago.
+ */
+RowSelector *
+softdelete_select_trashed_before(Oid relid, Interval *older_than)
+{
+	RowSelector *sel = palloc0(sizeof(RowSelector));
+	const char *column = quote_identifier(NameStr(softdelete_lookup(relid)->column_name));
+
+	sel->condition = psprintf("%s IS NOT NULL AND %s OPERATOR(pg_catalog.<=)"
+							  " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
+							  column, column);
+	sel->nparams = 1;
+	sel->types = palloc(sizeof(Oid));
+	sel->values = palloc(sizeof(Datum));
+	sel->types[0] = INTERVALOID;
+	sel->values[0] = IntervalPGetDatum(older_than);
+	return sel;
 }

@@ -61,7 +61,7 @@ _PG_init(void)
 	CacheRegisterRelcacheCallback(softdelete_registry_invalidate, (Datum) 0);
 	CacheRegisterSyscacheCallback(CONSTROID, softdelete_fkgraph_invalidate,
 								  (Datum) 0);
-	RegisterXactCallback(softdelete_pending_xact_callback, NULL);
-	RegisterSubXactCallback(softdelete_pending_subxact_callback, NULL);
+	RegisterXactCallback(softdelete_xact_callback, NULL);
+	RegisterSubXactCallback(softdelete_subxact_callback, NULL);
 	softdelete_install_hooks();
 }

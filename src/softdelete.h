@@ -1,15 +1,47 @@
 /*-------------------------------------------------------------------------
  *
  * softdelete.h
- *	  The one shared header of the softdelete extension: the data that
- *	  flows between its rooms and the functions each room offers.
+ *	  The one shared header of the softdelete extension: the map of its
+ *	  rooms, the data that flows between them, and what each room offers.
  *
- * Data flows one way: a DELETE enters intercept.c, which collects the
- * rows and hands them to apply.c to be stamped as one set per table.
- * The SQL functions in api.c enter from the other side.  registry.c
- * says which tables are soft-deletable, policy.c installs and removes
- * what enable() puts on a table, privileges.c checks who may do what
- * and switches identity.
+ * Layers, top to bottom (a room calls only rooms below it):
+ *
+ *	entries		softdelete.c (_PG_init, GUCs), xact.c (transaction
+ *				callbacks), api.c (SQL functions), intercept.c (DELETE
+ *				triggers), fidelity.c (planner/executor hooks), event.c
+ *				(event triggers)
+ *	flows		cascade.c (soft delete and its FK checks), restore.c,
+ *				remove.c (purge, hard_delete, the bypass), policy.c (what
+ *				enable installs)
+ *	services	apply.c (write a set of rows as the caller), run.c (SQL
+ *				run on a table's behalf, as its owner), report.c (the
+ *				foreign-key refusals), keys.c (row selectors)
+ *	state		deletion.c (this transaction's deletion), registry.c and
+ *				fkgraph.c (caches), privileges.c (who may, identity)
+ *
+ * The flow of a DELETE: intercept.c's row trigger adds each row's TID to
+ * the deletion (softdelete_deletion_collect) and keeps it; the statement
+ * trigger calls softdelete_delete_pending (cascade.c), which takes the
+ * rows as one RowSet per table and, for each, softdelete_delete_rows:
+ * softdelete_apply (apply.c) stamps the set and returns the new TIDs,
+ * and cascade_from follows the foreign keys level by level (rows found
+ * by run.c, stamped by apply.c).  Preloaded, fidelity.c plans the DELETE
+ * as the stamping UPDATE, whose stamp() notes each row in the deletion
+ * (softdelete_deletion_note_stamped); the executor-finish hook takes them
+ * (softdelete_deletion_take_noted) and hands them to
+ * softdelete_cascade_stamped.  At commit xact.c stamps what is left and
+ * runs the deferred checks.
+ *
+ * The flow of an API call: api.c checks arguments and privileges, turns
+ * the key into a RowSelector (keys.c), and calls restore.c or remove.c,
+ * which find the rows through run.c and write them through apply.c.
+ *
+ * Caches and their lifetimes: registry.c's lookups and fkgraph.c's
+ * graph live in CacheMemoryContext for the backend's life, invalidated
+ * by relcache/syscache callbacks registered in _PG_init; callers get
+ * copies, never pointers into a cache.  deletion.c's state, remove.c's
+ * bypass stack and intercept.c's noted move live for one transaction
+ * (xact.c resets them).  fidelity.c's executor depth is per statement.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,10 +54,13 @@
 
 #include "access/attnum.h"
 #include "access/xact.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #define SOFTDELETE_SCHEMA			"softdelete"
 #define SOFTDELETE_ADMIN_ROLE		"softdelete_admin"
@@ -125,18 +160,23 @@ extern void softdelete_become_extension_owner(SoftDeleteIdentity *saved);
 extern void softdelete_restore_identity(SoftDeleteIdentity *saved);
 extern char *softdelete_qualified_name(Oid relid);
 
-/* intercept.c */
-extern void softdelete_collect(Oid relid, ItemPointer tid);
-extern bool softdelete_bypass_allows(Oid relid, ItemPointer tid);
-extern void softdelete_bypass_push(const RowSet *rows);
-extern void softdelete_bypass_pop(void);
-extern bool softdelete_bypass_active(void);
-extern void softdelete_pending_xact_callback(XactEvent event, void *arg);
-extern void softdelete_pending_subxact_callback(SubXactEvent event,
-												SubTransactionId mySubid,
-												SubTransactionId parentSubid,
-												void *arg);
-extern void softdelete_flush_pending(void);
+/* A condition naming rows of one table, on its own (unqualified) columns */
+typedef struct RowSelector
+{
+	char	   *condition;		/* SQL, parameters $1..$nparams */
+	int			nparams;
+	Oid		   *types;
+	Datum	   *values;
+} RowSelector;
+
+/* Keys of a set of rows, one array per key column */
+typedef struct KeyArrays
+{
+	int			nkeys;
+	int			nrows;
+	Oid			arraytypes[INDEX_MAX_KEYS];
+	Datum		arrays[INDEX_MAX_KEYS];
+} KeyArrays;
 
 /* What apply.c does to a set of rows */
 typedef enum SoftDeleteAction
@@ -146,15 +186,89 @@ typedef enum SoftDeleteAction
 	SD_REMOVE					/* purge, hard_delete: delete for real */
 } SoftDeleteAction;
 
+/* Which rows of a child table run.c selects */
+typedef enum SoftDeleteRowState
+{
+	SD_ROWS_LIVE,
+	SD_ROWS_TRASHED,
+	SD_ROWS_STAMPED				/* trashed with a given stamp */
+} SoftDeleteRowState;
+
+/* The refusals report.c raises */
+typedef enum SoftDeleteRefusal
+{
+	SD_REFUSE_STILL_REFERENCED,	/* RESTRICT / NO ACTION after a soft delete */
+	SD_REFUSE_CASCADE_NOT_SOFT, /* soft cascade into a plain table */
+	SD_REFUSE_REMOVE_CASCADE_NOT_SOFT,	/* removal cascading into a plain table */
+	SD_REFUSE_REMOVE_REFERENCED,	/* removal with live referencing rows */
+	SD_REFUSE_RESTORE_ORPHAN,	/* restore under a trashed parent */
+	SD_REFUSE_REFERENTIAL_ACTION	/* core's ON DELETE CASCADE into the trash */
+} SoftDeleteRefusal;
+
+/* run.c: flags of softdelete_run_as_owner */
+#define SD_RUN_GENERIC_PLAN		0x01	/* plan without looking at the values */
+#define SD_RUN_LATEST			0x02	/* latest committed state, as RI checks */
+
+typedef void (*SoftDeleteReader) (SPITupleTable *tuptable, uint64 nrows, void *out);
+
+/* xact.c */
+extern void softdelete_xact_callback(XactEvent event, void *arg);
+extern void softdelete_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+										SubTransactionId parentSubid, void *arg);
+
+/* intercept.c */
+extern void softdelete_moving_reset(void);
+
 /* deletion.c */
 extern TimestampTz softdelete_deletion_stamp(void);
+extern void softdelete_deletion_collect(Oid relid, ItemPointer tid);
+extern List *softdelete_deletion_take_to_stamp(void);
+extern void softdelete_deletion_note_stamped(Oid relid, ItemPointer tid, int depth);
+extern List *softdelete_deletion_take_noted(int min_depth);
+extern int64 softdelete_deletion_swap_collected(int64 collected);
+extern void softdelete_deletion_count_stamped(Oid relid, uint64 rows);
+extern uint64 softdelete_deletion_rows_stamped(void);
+extern void softdelete_deletion_defer_check(const FkEdge *edge);
+extern List *softdelete_deletion_take_deferred(void);
+extern void softdelete_deletion_subxact(bool commit, SubTransactionId mySubid,
+										SubTransactionId parentSubid);
+extern void softdelete_deletion_reset(void);
 
 /* apply.c */
-extern uint64 softdelete_rows_stamped;
 extern uint64 softdelete_apply(const RowSet *set, SoftDeleteAction action,
 							   TimestampTz stamp, RowSet *done);
+extern List *softdelete_apply_sets(List *sets, SoftDeleteAction action,
+								   TimestampTz stamp, uint64 *count);
 extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids,
 							 RowSet *stamped);
+
+/* run.c */
+extern uint64 softdelete_run_as_owner(Oid relid, const char *sql, int nargs,
+									  Oid *types, Datum *values, int expected,
+									  SoftDeleteReader reader, void *out, int flags);
+extern void softdelete_read_rowsets(SPITupleTable *tuptable, uint64 nrows, void *out);
+extern void softdelete_read_keys(SPITupleTable *tuptable, uint64 nrows, void *out);
+extern void softdelete_read_first_text(SPITupleTable *tuptable, uint64 nrows, void *out);
+extern void softdelete_read_stamps(SPITupleTable *tuptable, uint64 nrows, void *out);
+extern Datum softdelete_tid_array(const RowSet *set);
+extern void softdelete_append_columns(StringInfo buf, Oid relid,
+									  const AttrNumber *attnums, int n,
+									  const char *prefix, const char *sep);
+extern bool softdelete_fetch_keys(const RowSet *set, Oid names_rel,
+								  const AttrNumber *attnums, int n, KeyArrays *keys);
+extern void softdelete_append_key_match(StringInfo buf, const FkEdge *edge,
+										int first_param, const char *alias,
+										bool child_keys);
+extern char *softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys);
+extern List *softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
+										SoftDeleteRowState state, TimestampTz stamp);
+extern char *softdelete_first_trashed_parent(const FkEdge *edge, KeyArrays *keys);
+extern void softdelete_read_rows_as_owner(Oid relid, const char *sql,
+										  Tuplestorestate *store);
+
+/* report.c */
+extern void softdelete_report_refusal(SoftDeleteRefusal kind, const FkEdge *edge,
+									  const char *key) pg_attribute_noreturn();
 
 /* fkgraph.c */
 extern List *softdelete_fk_incoming(Oid relid);
@@ -164,19 +278,25 @@ extern void softdelete_fkgraph_invalidate(Datum arg, int cacheid,
 										  uint32 hashvalue);
 
 /* cascade.c */
+extern void softdelete_delete_pending(void);
 extern void softdelete_delete_rows(Oid relid, ItemPointer tids, int ntids);
 extern void softdelete_cascade_stamped(Oid relid, ItemPointer tids, int ntids);
-extern uint64 softdelete_restore_rows(Oid relid, const char *cond, int nparams,
-									  Oid *types, Datum *values);
-extern uint64 softdelete_remove_rows(Oid relid, const char *cond, int nparams,
-									 Oid *types, Datum *values);
 extern void softdelete_check_deferred(void);
-extern void softdelete_forget_deferred(void);
+
+/* restore.c */
+extern uint64 softdelete_restore_rows(Oid relid, const RowSelector *sel);
+
+/* remove.c */
+extern uint64 softdelete_remove_rows(Oid relid, const RowSelector *sel);
+extern bool softdelete_bypass_allows(Oid relid, ItemPointer tid);
+extern void softdelete_bypass_push(const RowSet *rows);
+extern void softdelete_bypass_pop(void);
+extern bool softdelete_bypass_active(void);
+extern void softdelete_bypass_reset(void);
 
 /* fidelity.c */
 extern void softdelete_install_hooks(void);
-extern void softdelete_forget_captured(void);
-extern int64 softdelete_rows_collected;
+extern void softdelete_fidelity_reset(void);
 
 /* policy.c */
 extern void softdelete_install(Oid relid, const char *column_name,
@@ -189,8 +309,7 @@ extern void softdelete_sync_partitions(Oid root, const char *column_name,
 									   bool only_new);
 
 /* keys.c */
-extern char *softdelete_key_condition(Oid relid, Oid keytype, Datum key,
-									  int *nparams, Oid **paramtypes,
-									  Datum **params);
+extern RowSelector *softdelete_select_by_key(Oid relid, Oid keytype, Datum key);
+extern RowSelector *softdelete_select_trashed_before(Oid relid, Interval *older_than);
 
 #endif							/* SOFTDELETE_H */
