@@ -100,6 +100,21 @@ require_soft_deletable(Oid relid)
 }
 
 /*
+ * managed_table_arg returns the soft-deletable table named by the first
+ * argument, which the caller may manage.
+ */
+static Oid
+managed_table_arg(FunctionCallInfo fcinfo, const char *funcname,
+				  const char *action)
+{
+	Oid			relid = table_arg(fcinfo, 0, funcname, action);
+
+	softdelete_check_may_manage(relid, action);
+	require_soft_deletable(relid);
+	return relid;
+}
+
+/*
  * enable(tbl regclass, column_name name) makes tbl soft-deletable.
  * Calling it again with the same column does nothing.
  */
@@ -305,10 +320,8 @@ softdelete_soft_delete(PG_FUNCTION_ARGS)
 Datum
 softdelete_restore(PG_FUNCTION_ARGS)
 {
-	Oid			relid = table_arg(fcinfo, 0, "restore", "restore rows of");
+	Oid			relid = managed_table_arg(fcinfo, "restore", "restore rows of");
 
-	softdelete_check_may_manage(relid, "restore rows of");
-	require_soft_deletable(relid);
 	PG_RETURN_INT64((int64) softdelete_restore_rows(relid,
 													key_arg(fcinfo, relid, "restore")));
 }
@@ -405,10 +418,8 @@ softdelete_purge(PG_FUNCTION_ARGS)
 Datum
 softdelete_hard_delete(PG_FUNCTION_ARGS)
 {
-	Oid			relid = table_arg(fcinfo, 0, "hard_delete", "hard-delete rows of");
+	Oid			relid = managed_table_arg(fcinfo, "hard_delete", "hard-delete rows of");
 
-	softdelete_check_may_manage(relid, "hard-delete rows of");
-	require_soft_deletable(relid);
 	PG_RETURN_INT64((int64) softdelete_remove_rows(relid,
 												   key_arg(fcinfo, relid, "hard_delete")));
 }

@@ -57,6 +57,33 @@ typedef struct RowTriggerCache
 } RowTriggerCache;
 
 /*
+ * trigger_data checks that funcname was called as a trigger and returns
+ * its TriggerData.
+ */
+static TriggerData *
+trigger_data(FunctionCallInfo fcinfo, const char *funcname)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						funcname)));
+	return (TriggerData *) fcinfo->context;
+}
+
+/*
+ * refuse_event raises the protocol error of funcname fired on the wrong
+ * event; want says which one it must be fired on.
+ */
+static void
+refuse_event(const char *funcname, const char *want)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("function \"%s\" must be fired %s", funcname, want)));
+}
+
+/*
  * softdelete_moving_reset forgets the noted row at transaction end.
  */
 void
@@ -105,26 +132,19 @@ refuse_referential_delete(Relation rel)
 Datum
 softdelete_before_delete(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata = trigger_data(fcinfo, "softdelete_before_delete");
 	RowTriggerCache *cache;
 	Relation	rel;
 	HeapTuple	tuple;
 	ItemPointerData tid;
 	bool		isnull;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager",
-						"softdelete_before_delete")));
 	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
 		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired BEFORE DELETE or BEFORE UPDATE FOR EACH ROW",
-						"softdelete_before_delete")));
+		refuse_event("softdelete_before_delete",
+					 "BEFORE DELETE or BEFORE UPDATE FOR EACH ROW");
 
 	rel = trigdata->tg_relation;
 	tuple = trigdata->tg_trigtuple;
@@ -208,20 +228,12 @@ softdelete_before_delete(PG_FUNCTION_ARGS)
 Datum
 softdelete_after_delete(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata = trigger_data(fcinfo, "softdelete_after_delete");
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager",
-						"softdelete_after_delete")));
 	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired AFTER DELETE FOR EACH STATEMENT",
-						"softdelete_after_delete")));
+		refuse_event("softdelete_after_delete", "AFTER DELETE FOR EACH STATEMENT");
 
 	softdelete_delete_pending();
 	return PointerGetDatum(NULL);
@@ -234,20 +246,12 @@ softdelete_after_delete(PG_FUNCTION_ARGS)
 Datum
 softdelete_before_truncate(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata = trigger_data(fcinfo, "softdelete_before_truncate");
 	const char *relname;
 	Oid			root;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager",
-						"softdelete_before_truncate")));
 	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired BEFORE TRUNCATE",
-						"softdelete_before_truncate")));
+		refuse_event("softdelete_before_truncate", "BEFORE TRUNCATE");
 
 	/* name the registered table: a partition follows its root */
 	root = softdelete_lookup(RelationGetRelid(trigdata->tg_relation))->root;

@@ -432,6 +432,41 @@ abort_ddl(int depth)
 	softdelete_ddl_depth = depth;
 }
 
+/* What one piece of our DDL works on */
+typedef struct DdlWork
+{
+	Oid			relid;
+	const char *column_name;
+	const RegistryRow *row;		/* install: the prior registry row; uninstall: ours */
+	bool		keep_prior;
+	bool		rls_enabled;
+	bool		rls_forced;
+	bool		only_new;
+} DdlWork;
+
+/*
+ * run_as_ddl runs work(w) inside begin_ddl and end_ddl, putting the
+ * depth back if it fails (a caller may catch the error and go on).
+ */
+static void
+run_as_ddl(void (*work) (DdlWork *w), DdlWork *w)
+{
+	SoftDeleteIdentity saved;
+	int			depth = begin_ddl(&saved);
+
+	PG_TRY();
+	{
+		work(w);
+	}
+	PG_CATCH();
+	{
+		abort_ddl(depth);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	end_ddl(&saved);
+}
+
 /*
  * install_on_partition gives one partition of root its statement triggers
  * and filter, recording its row-level security state the first time.
@@ -496,69 +531,98 @@ softdelete_installed_fully(Oid relid, const RegistryRow *row)
 }
 
 /*
- * softdelete_install makes relid soft-deletable with the stamp column
- * column_name, adding the column if it is missing.  The caller has
- * checked the column's type if it exists.  prior is relid's registry row
- * if it has one (enable() found pieces missing): what is missing is put
- * back.  A registry row whose filter policy is not on the table is not
- * trusted -- it may name an OID that a dropped table left behind -- and
- * is replaced by a fresh record of the table's state.
+ * install_work does the DDL of softdelete_install, as the extension's
+ * owner (see run_as_ddl).
+ */
+static void
+install_work(DdlWork *w)
+{
+	ListCell   *lc;
+	List	   *parts;
+
+	if (w->row != NULL && w->row->found && !w->keep_prior)
+		softdelete_registry_delete(w->relid);
+	if (get_attnum(w->relid, w->column_name) == InvalidAttrNumber)
+	{
+		char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s pg_catalog.timestamptz",
+								   softdelete_qualified_name(w->relid),
+								   quote_identifier(w->column_name));
+
+		run_ddl(sql);
+		pfree(sql);
+	}
+	ensure_trigger(w->relid, &row_trigger);
+	/* an UPDATE that moves a row between partitions deletes it: see it */
+	if (get_rel_relkind(w->relid) == RELKIND_PARTITIONED_TABLE)
+		ensure_trigger(w->relid, &move_trigger);
+	ensure_statement_triggers(w->relid);
+	ensure_filter(w->relid, w->column_name, !w->rls_enabled);
+	if (!w->keep_prior)
+		softdelete_registry_insert(w->relid, w->column_name, w->rls_enabled, w->rls_forced);
+
+	parts = partitions_of(w->relid);
+	foreach(lc, parts)
+		install_on_partition(w->relid, lfirst_oid(lc), w->column_name);
+}
+
+/*
+ * softdelete_install makes relid soft-deletable with the given stamp
+ * column; prior is its registry row, if any, kept when what it records
+ * is still on the table.
  */
 void
 softdelete_install(Oid relid, const char *column_name, const RegistryRow *prior)
 {
-	SoftDeleteIdentity saved;
-	bool		rls_enabled;
-	bool		rls_forced;
-	bool		keep_prior;
-	ListCell   *lc;
-	List	   *parts;
-	int			depth;
+	DdlWork		w;
 
-	keep_prior = prior != NULL && prior->found &&
+	memset(&w, 0, sizeof(w));
+	w.relid = relid;
+	w.column_name = column_name;
+	w.row = prior;
+	w.keep_prior = prior != NULL && prior->found &&
 		find_policy(relid, true, column_name) != NULL;
-	if (keep_prior)
+	if (w.keep_prior)
 	{
-		rls_enabled = prior->rls_was_enabled;
-		rls_forced = prior->rls_was_forced;
+		w.rls_enabled = prior->rls_was_enabled;
+		w.rls_forced = prior->rls_was_forced;
 	}
 	else
-		rls_state(relid, &rls_enabled, &rls_forced);
-	depth = begin_ddl(&saved);
-	PG_TRY();
-	{
-		if (prior != NULL && prior->found && !keep_prior)
-			softdelete_registry_delete(relid);
-		if (get_attnum(relid, column_name) == InvalidAttrNumber)
-		{
-			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s pg_catalog.timestamptz",
-									   softdelete_qualified_name(relid),
-									   quote_identifier(column_name));
-
-			run_ddl(sql);
-			pfree(sql);
-		}
-		ensure_trigger(relid, &row_trigger);
-		/* an UPDATE that moves a row between partitions deletes it: see it */
-		if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
-			ensure_trigger(relid, &move_trigger);
-		ensure_statement_triggers(relid);
-		ensure_filter(relid, column_name, !rls_enabled);
-		if (!keep_prior)
-			softdelete_registry_insert(relid, column_name, rls_enabled, rls_forced);
-
-		parts = partitions_of(relid);
-		foreach(lc, parts)
-			install_on_partition(relid, lfirst_oid(lc), column_name);
-	}
-	PG_CATCH();
-	{
-		abort_ddl(depth);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	end_ddl(&saved);
+		rls_state(relid, &w.rls_enabled, &w.rls_forced);
+	run_as_ddl(install_work, &w);
 	CacheInvalidateRelcacheByRelid(relid);
+}
+
+/*
+ * uninstall_work does the DDL of softdelete_uninstall, as the
+ * extension's owner (see run_as_ddl).
+ */
+static void
+uninstall_work(DdlWork *w)
+{
+	List	   *parts;
+	ListCell   *lc;
+
+	parts = softdelete_partitions_recorded(w->relid);
+	foreach(lc, parts)
+	{
+		Oid			part = lfirst_oid(lc);
+		Oid			root;
+		RegistryRow record = softdelete_partition_read(part, &root);
+
+		drop_trigger(part, &stmt_trigger);
+		drop_trigger(part, &truncate_trigger);
+		remove_filter(part, NameStr(w->row->column_name), record.rls_was_enabled,
+					  record.rls_was_forced);
+		softdelete_partition_write(part, w->relid, false, false, false);
+		CacheInvalidateRelcacheByRelid(part);
+	}
+	drop_trigger(w->relid, &row_trigger);
+	drop_trigger(w->relid, &move_trigger);
+	drop_trigger(w->relid, &stmt_trigger);
+	drop_trigger(w->relid, &truncate_trigger);
+	remove_filter(w->relid, NameStr(w->row->column_name), w->row->rls_was_enabled,
+				  w->row->rls_was_forced);
+	softdelete_registry_delete(w->relid);
 }
 
 /*
@@ -569,44 +633,51 @@ softdelete_install(Oid relid, const char *column_name, const RegistryRow *prior)
 void
 softdelete_uninstall(Oid relid, const RegistryRow *row)
 {
-	SoftDeleteIdentity saved;
-	List	   *parts;
-	ListCell   *lc;
-	int			depth;
+	DdlWork		w;
 
-	depth = begin_ddl(&saved);
-	PG_TRY();
-	{
-		parts = softdelete_partitions_recorded(relid);
-		foreach(lc, parts)
-		{
-			Oid			part = lfirst_oid(lc);
-			Oid			root;
-			RegistryRow record = softdelete_partition_read(part, &root);
-
-			drop_trigger(part, &stmt_trigger);
-			drop_trigger(part, &truncate_trigger);
-			remove_filter(part, NameStr(row->column_name), record.rls_was_enabled,
-						  record.rls_was_forced);
-			softdelete_partition_write(part, relid, false, false, false);
-			CacheInvalidateRelcacheByRelid(part);
-		}
-		drop_trigger(relid, &row_trigger);
-		drop_trigger(relid, &move_trigger);
-		drop_trigger(relid, &stmt_trigger);
-		drop_trigger(relid, &truncate_trigger);
-		remove_filter(relid, NameStr(row->column_name), row->rls_was_enabled,
-					  row->rls_was_forced);
-		softdelete_registry_delete(relid);
-	}
-	PG_CATCH();
-	{
-		abort_ddl(depth);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	end_ddl(&saved);
+	memset(&w, 0, sizeof(w));
+	w.relid = relid;
+	w.row = row;
+	run_as_ddl(uninstall_work, &w);
 	CacheInvalidateRelcacheByRelid(relid);
+}
+
+/*
+ * sync_work does the DDL of softdelete_sync_partitions, as the
+ * extension's owner (see run_as_ddl).
+ */
+static void
+sync_work(DdlWork *w)
+{
+	List	   *parts = partitions_of(w->relid);
+	List	   *recorded;
+	ListCell   *lc;
+
+	recorded = softdelete_partitions_recorded(w->relid);
+	foreach(lc, parts)
+	{
+		if (w->only_new && list_member_oid(recorded, lfirst_oid(lc)))
+			continue;
+		install_on_partition(w->relid, lfirst_oid(lc), w->column_name);
+	}
+
+	foreach(lc, recorded)
+	{
+		Oid			part = lfirst_oid(lc);
+		Oid			recorded_root;
+		RegistryRow record;
+
+		if (list_member_oid(parts, part))
+			continue;
+		record = softdelete_partition_read(part, &recorded_root);
+		softdelete_partition_write(part, w->relid, false, false, false);
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(part)))
+			continue;
+		ensure_trigger(part, &row_trigger);
+		softdelete_registry_insert(part, w->column_name, record.rls_was_enabled,
+								   record.rls_was_forced);
+		CacheInvalidateRelcacheByRelid(part);
+	}
 }
 
 /*
@@ -622,46 +693,11 @@ softdelete_uninstall(Oid relid, const RegistryRow *row)
 void
 softdelete_sync_partitions(Oid root, const char *column_name, bool only_new)
 {
-	SoftDeleteIdentity saved;
-	List	   *parts = partitions_of(root);
-	List	   *recorded;
-	ListCell   *lc;
-	int			depth;
+	DdlWork		w;
 
-	depth = begin_ddl(&saved);
-	PG_TRY();
-	{
-		recorded = softdelete_partitions_recorded(root);
-		foreach(lc, parts)
-		{
-			if (only_new && list_member_oid(recorded, lfirst_oid(lc)))
-				continue;
-			install_on_partition(root, lfirst_oid(lc), column_name);
-		}
-
-		foreach(lc, recorded)
-		{
-			Oid			part = lfirst_oid(lc);
-			Oid			recorded_root;
-			RegistryRow record;
-
-			if (list_member_oid(parts, part))
-				continue;
-			record = softdelete_partition_read(part, &recorded_root);
-			softdelete_partition_write(part, root, false, false, false);
-			if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(part)))
-				continue;
-			ensure_trigger(part, &row_trigger);
-			softdelete_registry_insert(part, column_name, record.rls_was_enabled,
-									   record.rls_was_forced);
-			CacheInvalidateRelcacheByRelid(part);
-		}
-	}
-	PG_CATCH();
-	{
-		abort_ddl(depth);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	end_ddl(&saved);
+	memset(&w, 0, sizeof(w));
+	w.relid = root;
+	w.column_name = column_name;
+	w.only_new = only_new;
+	run_as_ddl(sync_work, &w);
 }

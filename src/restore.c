@@ -38,9 +38,7 @@ check_parents_live(const RowSet *set)
 		KeyArrays	keys;
 		char	   *key;
 
-		if (!OidIsValid(softdelete_lookup(edge->parent)->root))
-			continue;
-		if (!softdelete_fetch_keys(set, edge->child, edge->child_attnums, edge->nkeys, &keys))
+		if (!softdelete_edge_keys(set, edge, false, &keys))
 			continue;
 		key = softdelete_first_trashed_parent(edge, &keys);
 		if (key != NULL)
@@ -96,10 +94,7 @@ restore_deletion(Oid relid, const RowSelector *sel, TimestampTz stamp,
 			KeyArrays	keys;
 			List	   *children;
 
-			if (!OidIsValid(softdelete_lookup(edge->child)->root))
-				continue;
-			if (!softdelete_fetch_keys(set, edge->parent, edge->parent_attnums,
-									   edge->nkeys, &keys))
+			if (!softdelete_edge_keys(set, edge, true, &keys))
 				continue;
 			children = softdelete_select_children(edge, &keys, SD_ROWS_STAMPED, stamp);
 			queue = list_concat(queue,

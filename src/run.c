@@ -371,6 +371,41 @@ softdelete_append_key_match(StringInfo buf, const FkEdge *edge, int first_param,
 }
 
 /*
+ * begin_key_select starts sql as "SELECT pg_catalog.concat_ws(', ',
+ * alias.col1, ...)": a key as text, for messages.
+ */
+static void
+begin_key_select(StringInfo sql, Oid relid, const AttrNumber *attnums, int n,
+				 const char *alias)
+{
+	initStringInfo(sql);
+	appendStringInfoString(sql, "SELECT pg_catalog.concat_ws(', ', ");
+	softdelete_append_columns(sql, relid, attnums, n, alias, ", ");
+	appendStringInfoChar(sql, ')');
+}
+
+/*
+ * softdelete_edge_keys reads the keys that the rows of set hold on their
+ * side of edge (the parent side if from_parent), for a walk toward the
+ * other side; returns false if that side is not soft-deletable or there
+ * are no keys.
+ */
+bool
+softdelete_edge_keys(const RowSet *set, const FkEdge *edge, bool from_parent,
+					 KeyArrays *keys)
+{
+	Oid			toward = from_parent ? edge->child : edge->parent;
+
+	if (!OidIsValid(softdelete_lookup(toward)->root))
+		return false;
+	if (from_parent)
+		return softdelete_fetch_keys(set, edge->parent, edge->parent_attnums,
+									 edge->nkeys, keys);
+	return softdelete_fetch_keys(set, edge->child, edge->child_attnums,
+								 edge->nkeys, keys);
+}
+
+/*
  * softdelete_find_live_child returns the key (as text) of a live row of the child
  * side of edge that references one of keys, or NULL if there is none.
  * Rows of a child table that is not soft-deletable all count as live.
@@ -382,10 +417,8 @@ softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys)
 	StringInfoData sql;
 	char	   *found = NULL;
 
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT pg_catalog.concat_ws(', ', ");
-	softdelete_append_columns(&sql, edge->child, edge->child_attnums, edge->nkeys, "c", ", ");
-	appendStringInfo(&sql, ") FROM %s c WHERE ", softdelete_qualified_name(edge->child));
+	begin_key_select(&sql, edge->child, edge->child_attnums, edge->nkeys, "c");
+	appendStringInfo(&sql, " FROM %s c WHERE ", softdelete_qualified_name(edge->child));
 	if (OidIsValid(child->root))
 		appendStringInfo(&sql, "c.%s IS NULL AND ",
 						 quote_identifier(NameStr(child->column_name)));
@@ -484,10 +517,8 @@ softdelete_first_trashed_parent(const FkEdge *edge, KeyArrays *keys)
 	char	   *key = NULL;
 
 	/* every referenced parent is locked, then a trashed one is looked for */
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT pg_catalog.concat_ws(', ', ");
-	softdelete_append_columns(&sql, edge->parent, edge->parent_attnums, edge->nkeys, "p", ", ");
-	appendStringInfo(&sql, "), p.%s IS NOT NULL FROM %s p WHERE ",
+	begin_key_select(&sql, edge->parent, edge->parent_attnums, edge->nkeys, "p");
+	appendStringInfo(&sql, ", p.%s IS NOT NULL FROM %s p WHERE ",
 					 quote_identifier(NameStr(parent->column_name)),
 					 softdelete_qualified_name(edge->parent));
 	softdelete_append_key_match(&sql, edge, 1, "p", true);

@@ -259,6 +259,8 @@ extern bool softdelete_fetch_keys(const RowSet *set, Oid names_rel,
 extern void softdelete_append_key_match(StringInfo buf, const FkEdge *edge,
 										int first_param, const char *alias,
 										bool child_keys);
+extern bool softdelete_edge_keys(const RowSet *set, const FkEdge *edge,
+								 bool from_parent, KeyArrays *keys);
 extern char *softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys);
 extern List *softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
 										SoftDeleteRowState state, TimestampTz stamp);
