@@ -30,3 +30,49 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The journal (issue 11) ---------------------------------------------------
+/*
+ * softdelete.deletions: one entry per deletion (a transaction that
+ * soft-deleted rows), written at its commit.  Carried by pg_dump.  A
+ * role sees the entries that touch a table it may manage.  An entry goes
+ * when nothing of its deletion is left in the trash (restore, undo and
+ * purge forget the entries they empty).
+ */
+CREATE SEQUENCE softdelete.deletions_id_seq;
+CREATE TABLE softdelete.deletions (
+    id          pg_catalog.int8 PRIMARY KEY
+                DEFAULT pg_catalog.nextval('softdelete.deletions_id_seq'),
+    stamp       pg_catalog.timestamptz NOT NULL UNIQUE,
+    deleted_by  pg_catalog.name NOT NULL,
+    actor       pg_catalog.text,
+    rows        pg_catalog.int8 NOT NULL,
+    tables      pg_catalog.regclass[] NOT NULL,
+    table_rows  pg_catalog.int8[] NOT NULL,
+    committed_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+ALTER SEQUENCE softdelete.deletions_id_seq OWNED BY softdelete.deletions.id;
+COMMENT ON TABLE softdelete.deletions IS
+    'One entry per deletion: its stamp (the deleted_at of every row it took), who deleted, the application''s actor, rows in all and per table';
+SELECT pg_catalog.pg_extension_config_dump('softdelete.deletions', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.deletions_id_seq', '');
+REVOKE ALL ON softdelete.deletions FROM PUBLIC;
+GRANT SELECT ON softdelete.deletions TO PUBLIC;
+
+CREATE FUNCTION softdelete.may_manage_any(tables pg_catalog.regclass[])
+    RETURNS pg_catalog.bool
+    LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_may_manage_any';
+COMMENT ON FUNCTION softdelete.may_manage_any(pg_catalog.regclass[]) IS
+    'Whether the current role may manage (own, or be a member of softdelete_admin) at least one of the tables: who sees a journal entry';
+
+ALTER TABLE softdelete.deletions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY managed ON softdelete.deletions FOR SELECT
+    USING (softdelete.may_manage_any(tables));
+
+CREATE FUNCTION softdelete.undo(deletion pg_catalog.int8)
+    RETURNS pg_catalog.int8
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_undo';
+COMMENT ON FUNCTION softdelete.undo(pg_catalog.int8) IS
+    'Restores every row of that journal entry''s deletion still in the trash, in all its tables, all or nothing; returns the rows restored';

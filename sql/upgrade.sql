@@ -67,6 +67,12 @@ SELECT softdelete.restore('bays', ROW(2, 'a'));
 DELETE FROM bays WHERE id = 1;
 SELECT id, zone, deleted_at IS NULL AS live
   FROM softdelete.with_trash(NULL::bays) ORDER BY id;
+-- the journal records the deletions made since the update, on old tables
+-- too, and undo takes one back
+SELECT deleted_by, rows, tables, table_rows FROM softdelete.deletions ORDER BY id;
+SELECT softdelete.undo(max(id)) FROM softdelete.deletions;
+SELECT id, zone, deleted_at IS NULL AS live
+  FROM softdelete.with_trash(NULL::bays) ORDER BY id;
 RESET ROLE;
 
 \c contrib_regression

@@ -42,6 +42,7 @@ PG_FUNCTION_INFO_V1(softdelete_trash);
 PG_FUNCTION_INFO_V1(softdelete_with_trash);
 PG_FUNCTION_INFO_V1(softdelete_purge);
 PG_FUNCTION_INFO_V1(softdelete_hard_delete);
+PG_FUNCTION_INFO_V1(softdelete_undo);
 
 /*
  * require_arg raises null_value_not_allowed for a NULL argument.
@@ -393,6 +394,7 @@ softdelete_purge(PG_FUNCTION_ARGS)
 	Oid			relid = table_arg(fcinfo, 0, "purge", "purge");
 	Interval   *older_than;
 	Interval	zero;
+	uint64		removed;
 
 	require_arg(fcinfo, 1, "older_than", "purge");
 	older_than = PG_GETARG_INTERVAL_P(1);
@@ -406,8 +408,15 @@ softdelete_purge(PG_FUNCTION_ARGS)
 				 errhint("Use '0' to purge everything in the trash.")));
 	softdelete_check_may_manage(relid, "purge");
 	require_soft_deletable(relid);
-	PG_RETURN_INT64((int64) softdelete_remove_rows(relid,
-												   softdelete_select_trashed_before(relid, older_than)));
+	removed = softdelete_remove_rows(relid,
+									 softdelete_select_trashed_before(relid, older_than));
+	/* the journal forgets the deletions that purge emptied */
+	if (removed > 0)
+		softdelete_journal_forget_emptied(relid, DT_NOBEGIN,
+										  DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+																				  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+																				  IntervalPGetDatum(older_than))));
+	PG_RETURN_INT64((int64) removed);
 }
 
 /*
@@ -422,4 +431,45 @@ softdelete_hard_delete(PG_FUNCTION_ARGS)
 
 	PG_RETURN_INT64((int64) softdelete_remove_rows(relid,
 												   key_arg(fcinfo, relid, "hard_delete")));
+}
+
+/*
+ * undo(deletion bigint) restores every row of that journal entry's
+ * deletion that is still in the trash, in all its tables, all or
+ * nothing; the caller must be allowed to restore on every one of them.
+ */
+Datum
+softdelete_undo(PG_FUNCTION_ARGS)
+{
+	int64		id;
+	JournalEntry entry;
+	ListCell   *lc;
+	bool		left = false;
+
+	require_arg(fcinfo, 0, "deletion", "undo");
+	id = PG_GETARG_INT64(0);
+	entry = softdelete_journal_entry(id);
+	if (!entry.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("deletion %lld does not exist", (long long) id),
+				 errdetail("softdelete.deletions has no entry with this id: it never existed, or nothing of it is left in the trash."),
+				 errhint("Look the deletion up in softdelete.deletions.")));
+	foreach(lc, entry.tables)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+			continue;
+		softdelete_check_may_manage(relid, "restore rows of");
+		if (OidIsValid(softdelete_lookup(relid)->root) &&
+			softdelete_stamp_left(relid, entry.stamp))
+			left = true;
+	}
+	if (!left)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("nothing of deletion %lld is left in the trash", (long long) id),
+				 errdetail("Its rows were restored or purged already.")));
+	PG_RETURN_INT64((int64) softdelete_restore_deletion(entry.tables, entry.stamp));
 }

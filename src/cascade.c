@@ -178,12 +178,13 @@ softdelete_cascade_stamped(Oid relid, ItemPointer tids, int ntids)
 void
 softdelete_check_deferred(void)
 {
-	TimestampTz stamp = softdelete_deletion_stamp();
 	List	   *deferred = softdelete_deletion_take_deferred();
+	TimestampTz stamp;
 	ListCell   *lc;
 
 	if (deferred == NIL)
 		return;
+	stamp = softdelete_deletion_stamp();
 
 	PushActiveSnapshot(GetTransactionSnapshot());
 	foreach(lc, deferred)

@@ -26,6 +26,8 @@
 #include "softdelete.h"
 
 #include "access/xact.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 /* Rows of one relation waiting, collected by one subtransaction */
@@ -39,10 +41,11 @@ typedef struct WaitingRows
 	ItemPointerData *tids;
 } WaitingRows;
 
-/* Rows stamped, per relation */
+/* Rows stamped in one relation by one subtransaction */
 typedef struct TableCount
 {
 	Oid			relid;
+	SubTransactionId subid;
 	uint64		rows;
 } TableCount;
 
@@ -50,11 +53,14 @@ typedef struct TableCount
 typedef struct Deletion
 {
 	MemoryContext context;
-	TimestampTz stamp;
+	bool		stamp_chosen;
+	TimestampTz stamp;			/* unique among deletions (journal.c) */
+	Oid			deleted_by;		/* current_user of the first stamping */
+	char	   *actor;			/* softdelete.actor then, or NULL */
 	List	   *to_stamp;		/* WaitingRows: collected by the row trigger */
 	List	   *noted;			/* WaitingRows: stamped by a planned UPDATE */
 	List	   *deferred;		/* FkEdge *: deferred NO ACTION keys */
-	List	   *tables;			/* TableCount * */
+	List	   *tables;			/* TableCount *, for the journal */
 	uint64		rows_stamped;	/* all tables, cascade included */
 	int64		collected;		/* by the row trigger, this statement */
 } Deletion;
@@ -76,12 +82,24 @@ context_for(void)
 
 /*
  * softdelete_deletion_stamp returns the stamp of this transaction's
- * deletion: the transaction's start time.
+ * deletion, chosen at its first use: the transaction's start time, moved
+ * on where another deletion holds it (journal.c).  Who deletes, and the
+ * application's actor, are taken at the same moment.
  */
 TimestampTz
 softdelete_deletion_stamp(void)
 {
-	return GetCurrentTransactionStartTimestamp();
+	if (!deletion.stamp_chosen)
+	{
+		const char *actor = GetConfigOption("softdelete.actor", true, false);
+
+		deletion.stamp = softdelete_journal_choose_stamp(GetCurrentTransactionStartTimestamp());
+		deletion.deleted_by = GetUserId();
+		deletion.actor = (actor != NULL && actor[0] != '\0') ?
+			MemoryContextStrdup(context_for(), actor) : NULL;
+		deletion.stamp_chosen = true;
+	}
+	return deletion.stamp;
 }
 
 /*
@@ -229,7 +247,8 @@ softdelete_deletion_swap_collected(int64 collected)
 
 /*
  * softdelete_deletion_count_stamped adds rows that apply.c (or a planned
- * UPDATE) stamped in relid.
+ * UPDATE) stamped in relid, counted for its soft-deletable table (the
+ * partitioned table, for a partition).
  */
 void
 softdelete_deletion_count_stamped(Oid relid, uint64 rows)
@@ -241,16 +260,22 @@ softdelete_deletion_count_stamped(Oid relid, uint64 rows)
 	if (rows == 0)
 		return;
 	deletion.rows_stamped += rows;
+	/* a partition's rows count for its soft-deletable table */
+	if (OidIsValid(softdelete_lookup(relid)->root))
+		relid = softdelete_lookup(relid)->root;
 	foreach(lc, deletion.tables)
 	{
-		if (((TableCount *) lfirst(lc))->relid == relid)
-			count = (TableCount *) lfirst(lc);
+		TableCount *c = (TableCount *) lfirst(lc);
+
+		if (c->relid == relid && c->subid == GetCurrentSubTransactionId())
+			count = c;
 	}
 	if (count == NULL)
 	{
 		old = MemoryContextSwitchTo(context_for());
 		count = palloc0(sizeof(TableCount));
 		count->relid = relid;
+		count->subid = GetCurrentSubTransactionId();
 		deletion.tables = lappend(deletion.tables, count);
 		MemoryContextSwitchTo(old);
 	}
@@ -312,12 +337,11 @@ softdelete_deletion_subxact(bool commit, SubTransactionId mySubid,
 							SubTransactionId parentSubid)
 {
 	List	  **lists[2] = {&deletion.to_stamp, &deletion.noted};
+	ListCell   *lc;
 	int			i;
 
 	for (i = 0; i < 2; i++)
 	{
-		ListCell   *lc;
-
 		foreach(lc, *lists[i])
 		{
 			WaitingRows *chunk = (WaitingRows *) lfirst(lc);
@@ -330,6 +354,55 @@ softdelete_deletion_subxact(bool commit, SubTransactionId mySubid,
 				*lists[i] = foreach_delete_current(*lists[i], lc);
 		}
 	}
+	foreach(lc, deletion.tables)
+	{
+		TableCount *count = (TableCount *) lfirst(lc);
+
+		if (count->subid != mySubid)
+			continue;
+		if (commit)
+			count->subid = parentSubid;
+		else
+			deletion.tables = foreach_delete_current(deletion.tables, lc);
+	}
+}
+
+/*
+ * softdelete_deletion_record writes the journal entry of this deletion,
+ * if it stamped any row (xact.c, before commit).  Rows stamped by
+ * subtransactions that rolled back do not count.
+ */
+void
+softdelete_deletion_record(void)
+{
+	Oid		   *tables;
+	int64	   *rows;
+	int			n = 0;
+	uint64		total = 0;
+	ListCell   *lc;
+
+	if (deletion.tables == NIL)
+		return;
+	tables = palloc(sizeof(Oid) * list_length(deletion.tables));
+	rows = palloc(sizeof(int64) * list_length(deletion.tables));
+	foreach(lc, deletion.tables)
+	{
+		TableCount *count = (TableCount *) lfirst(lc);
+		int			i;
+
+		for (i = 0; i < n && tables[i] != count->relid; i++)
+			;
+		if (i == n)
+		{
+			tables[n] = count->relid;
+			rows[n++] = 0;
+		}
+		rows[i] += count->rows;
+		total += count->rows;
+	}
+	softdelete_journal_record(softdelete_deletion_stamp(), deletion.deleted_by,
+							  deletion.actor, total, n, tables, rows);
+	deletion.tables = NIL;
 }
 
 /*

@@ -216,9 +216,10 @@ convert_delete(Query *q)
 		return false;
 
 	/*
-	 * SET stamp = now(), the transaction's start, at execution.  When the
-	 * cascade needs the stamped rows, softdelete.stamp(tableoid, ctid)
-	 * gives the same value and notes the row.
+	 * SET stamp = softdelete.stamp(...), the deletion's stamp (unique among
+	 * deletions, so not simply now()).  When the cascade needs the stamped
+	 * rows, stamp(tableoid, ctid) also notes each row; otherwise its
+	 * arguments are NULL and it notes nothing.
 	 */
 	if (referenced(rte->relid))
 		now = makeFuncExpr(stamp_function(), TIMESTAMPTZOID,
@@ -230,8 +231,10 @@ convert_delete(Query *q)
 											  TIDOID, -1, InvalidOid, 0)),
 						   InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);	/* see stamp() */
 	else
-		now = makeFuncExpr(F_NOW, TIMESTAMPTZOID, NIL, InvalidOid, InvalidOid,
-						   COERCE_EXPLICIT_CALL);
+		now = makeFuncExpr(stamp_function(), TIMESTAMPTZOID,
+						   list_make2(makeNullConst(OIDOID, -1, InvalidOid),
+									  makeNullConst(TIDOID, -1, InvalidOid)),
+						   InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
 	q->targetList = list_make1(makeTargetEntry((Expr *) now, table->attnum,
 											   pstrdup(NameStr(table->column_name)),
 											   false));

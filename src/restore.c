@@ -137,5 +137,49 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 	foreach(lc, restored)
 		check_parents_live((RowSet *) lfirst(lc));
 
+	if (nstamps > 0)
+		softdelete_journal_forget_emptied(relid, stamps[0], stamps[nstamps - 1]);
+	return count;
+}
+
+/*
+ * softdelete_restore_deletion restores what the deletion with this stamp
+ * took and is still in the trash, in every table of relids (undo), all
+ * or nothing, and returns the number of rows restored.
+ */
+uint64
+softdelete_restore_deletion(List *relids, TimestampTz stamp)
+{
+	List	   *restored = NIL;
+	ListCell   *lc;
+	uint64		count = 0;
+
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		RowSelector sel;
+		Oid			types[1] = {TIMESTAMPTZOID};
+		Datum		values[1];
+
+		if (!OidIsValid(softdelete_lookup(relid)->root))
+			continue;
+		values[0] = TimestampTzGetDatum(stamp);
+		sel.condition = psprintf("%s OPERATOR(pg_catalog.=) $1",
+								 quote_identifier(NameStr(softdelete_lookup(relid)->column_name)));
+		sel.nparams = 1;
+		sel.types = types;
+		sel.values = values;
+		count += restore_deletion(relid, &sel, stamp, &restored);
+	}
+
+	/* checked once all is back: a child may come before its parent */
+	foreach(lc, restored)
+		check_parents_live((RowSet *) lfirst(lc));
+
+	foreach(lc, relids)
+	{
+		if (OidIsValid(softdelete_lookup(lfirst_oid(lc))->root))
+			softdelete_journal_forget_emptied(lfirst_oid(lc), stamp, stamp);
+	}
 	return count;
 }

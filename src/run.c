@@ -577,3 +577,21 @@ softdelete_read_rows_as_owner(Oid relid, const char *sql, Tuplestorestate *store
 		elog(ERROR, "SPI_finish failed");
 	softdelete_restore_identity(&saved);
 }
+
+/*
+ * softdelete_stamp_left says whether rows of relid still carry stamp
+ * (the trash of one deletion is not empty).
+ */
+bool
+softdelete_stamp_left(Oid relid, TimestampTz stamp)
+{
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+	char	   *sql = psprintf("SELECT 1 FROM %s r WHERE r.%s OPERATOR(pg_catalog.=) $1 LIMIT 1",
+							   softdelete_qualified_name(relid),
+							   quote_identifier(NameStr(softdelete_lookup(relid)->column_name)));
+
+	values[0] = TimestampTzGetDatum(stamp);
+	return softdelete_run_as_owner(relid, sql, 1, types, values, SPI_OK_SELECT,
+								   NULL, NULL, 0) > 0;
+}

@@ -23,6 +23,9 @@ PG_MODULE_MAGIC;
 /* softdelete.auto_enable: the event trigger enables tables with deleted_at */
 bool		softdelete_auto_enable = true;
 
+/* softdelete.actor: who the application says is acting */
+char	   *softdelete_actor = NULL;
+
 /* softdelete.delete_as_update: preloaded, plan DELETEs as the stamping UPDATE */
 bool		softdelete_delete_as_update = true;
 
@@ -56,6 +59,14 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomStringVariable("softdelete.actor",
+							   "Who the application says is acting, recorded in softdelete.deletions.",
+							   "Set it per request, as in SET LOCAL softdelete.actor = 'alice@example.com'. Taken when a transaction first soft-deletes a row.",
+							   &softdelete_actor,
+							   NULL,
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("softdelete");
 
 	CacheRegisterRelcacheCallback(softdelete_registry_invalidate, (Datum) 0);

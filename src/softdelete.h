@@ -133,6 +133,7 @@ typedef struct SoftDeleteIdentity
 extern void _PG_init(void);
 extern bool softdelete_auto_enable;
 extern bool softdelete_delete_as_update;
+extern char *softdelete_actor;
 extern int	softdelete_ddl_depth;
 
 /* registry.c */
@@ -232,7 +233,24 @@ extern void softdelete_deletion_defer_check(const FkEdge *edge);
 extern List *softdelete_deletion_take_deferred(void);
 extern void softdelete_deletion_subxact(bool commit, SubTransactionId mySubid,
 										SubTransactionId parentSubid);
+extern void softdelete_deletion_record(void);
 extern void softdelete_deletion_reset(void);
+
+/* journal.c: an entry of softdelete.deletions, as undo reads it */
+typedef struct JournalEntry
+{
+	bool		found;
+	TimestampTz stamp;
+	List	   *tables;			/* OIDs */
+} JournalEntry;
+
+extern TimestampTz softdelete_journal_choose_stamp(TimestampTz start);
+extern void softdelete_journal_record(TimestampTz stamp, Oid deleted_by,
+									  const char *actor, uint64 rows, int ntables,
+									  Oid *tables, int64 *table_rows);
+extern JournalEntry softdelete_journal_entry(int64 id);
+extern void softdelete_journal_forget_emptied(Oid relid, TimestampTz from,
+											  TimestampTz to);
 
 /* apply.c */
 extern uint64 softdelete_apply(const RowSet *set, SoftDeleteAction action,
@@ -265,6 +283,7 @@ extern char *softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys);
 extern List *softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
 										SoftDeleteRowState state, TimestampTz stamp);
 extern char *softdelete_first_trashed_parent(const FkEdge *edge, KeyArrays *keys);
+extern bool softdelete_stamp_left(Oid relid, TimestampTz stamp);
 extern void softdelete_read_rows_as_owner(Oid relid, const char *sql,
 										  Tuplestorestate *store);
 
@@ -287,6 +306,7 @@ extern void softdelete_check_deferred(void);
 
 /* restore.c */
 extern uint64 softdelete_restore_rows(Oid relid, const RowSelector *sel);
+extern uint64 softdelete_restore_deletion(List *relids, TimestampTz stamp);
 
 /* remove.c */
 extern uint64 softdelete_remove_rows(Oid relid, const RowSelector *sel);

@@ -6,7 +6,8 @@
  *
  * Before commit (and before PREPARE TRANSACTION, which must check what
  * COMMIT checks): rows collected without a statement trigger to stamp
- * them are soft-deleted, then the deferred NO ACTION checks run.  At
+ * them are soft-deleted, then the deferred NO ACTION checks run, then
+ * the deletion's journal entry is written.  At
  * transaction end every concern forgets its per-transaction state.  A
  * subtransaction's abort takes the rows it collected with it.
  *
@@ -29,8 +30,9 @@ softdelete_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_PREPARE:
 			PushActiveSnapshot(GetTransactionSnapshot());
 			softdelete_delete_pending();
-			PopActiveSnapshot();
 			softdelete_check_deferred();
+			softdelete_deletion_record();
+			PopActiveSnapshot();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:

@@ -1,0 +1,103 @@
+-- journal: softdelete.deletions, one entry per deletion; unique stamps;
+-- softdelete.actor; undo (issue 11).
+SET ROLE regress_owner;
+CREATE TABLE shops (id int PRIMARY KEY);
+CREATE TABLE items (id int PRIMARY KEY,
+                    shop_id int REFERENCES shops ON DELETE CASCADE);
+SELECT softdelete.enable('shops');
+SELECT softdelete.enable('items');
+INSERT INTO shops SELECT generate_series(1, 6);
+INSERT INTO items SELECT 10 * s + i, s FROM generate_series(1, 6) s, generate_series(1, 2) i;
+GRANT SELECT, DELETE ON shops, items TO regress_clerk;
+-- the entries this test makes, newest last
+CREATE VIEW mine AS
+    SELECT deleted_by, actor, rows, tables, table_rows
+      FROM softdelete.deletions
+     WHERE 'shops'::regclass = ANY (tables) OR 'items'::regclass = ANY (tables)
+     ORDER BY id;
+GRANT SELECT ON mine TO PUBLIC;
+
+-- a DELETE and its cascade: one entry, rows per table
+DELETE FROM shops WHERE id = 1;
+SELECT * FROM mine;
+
+-- several statements in one transaction, as an ORM deletes (children
+-- first, then the parent), with soft_delete() too: one entry, the actor
+-- the application set
+BEGIN;
+SET LOCAL softdelete.actor = 'alice@example.com';
+DELETE FROM items WHERE shop_id = 2;
+DELETE FROM shops WHERE id = 2;
+SELECT softdelete.soft_delete('shops', 3);
+COMMIT;
+SELECT * FROM mine;
+SELECT count(DISTINCT deleted_at) AS stamps FROM softdelete.trash(NULL::shops) WHERE id IN (2, 3);
+
+-- a rolled-back deletion leaves no entry; a rolled-back savepoint's rows
+-- do not count
+BEGIN;
+DELETE FROM shops WHERE id = 4;
+ROLLBACK;
+BEGIN;
+DELETE FROM items WHERE id = 41;
+SAVEPOINT s;
+DELETE FROM shops WHERE id = 4;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT * FROM mine;
+
+-- deleted_by is the role that deleted; the clerk sees no entry (it may
+-- not manage the tables), the owner and softdelete_admin see them all
+SET ROLE regress_clerk;
+DELETE FROM shops WHERE id = 5;
+SELECT count(*) AS clerk_sees FROM softdelete.deletions;
+SET ROLE regress_admin;
+SELECT deleted_by, rows FROM mine;
+SET ROLE regress_stranger;
+SELECT count(*) AS stranger_sees FROM softdelete.deletions;
+SELECT outcome($$INSERT INTO softdelete.deletions (stamp, deleted_by, rows, tables, table_rows)
+                 VALUES (now(), 'x', 0, '{}', '{}')$$);
+SELECT outcome($$DELETE FROM softdelete.deletions$$);
+
+-- stamps are unique per deletion: where another deletion already holds
+-- the transaction's start time, the stamp moves on by one microsecond
+RESET ROLE;
+BEGIN;
+INSERT INTO softdelete.deletions (stamp, deleted_by, rows, tables, table_rows)
+    VALUES (now(), 'regress_other', 0, '{}', '{}');
+SET LOCAL ROLE regress_owner;
+DELETE FROM shops WHERE id = 6;
+SELECT deleted_at - now() AS step FROM softdelete.trash(NULL::shops) WHERE id = 6;
+ROLLBACK;
+
+-- undo: exactly what that entry took and is still in the trash
+SET ROLE regress_owner;
+SELECT softdelete.undo(id) FROM softdelete.deletions
+ WHERE actor = 'alice@example.com';
+SELECT id, deleted_at IS NULL AS live FROM softdelete.with_trash(NULL::shops) ORDER BY id;
+SELECT id, deleted_at IS NULL AS live FROM softdelete.with_trash(NULL::items) ORDER BY id;
+-- the entry is gone with its trash; the others stay
+SELECT * FROM mine;
+
+-- undo refusals, each changing nothing
+SELECT outcome($$SELECT softdelete.undo(NULL)$$);
+SELECT outcome($$SELECT softdelete.undo(-1)$$);
+SET ROLE regress_clerk;
+CREATE TEMP TABLE ids AS SELECT 0 AS id;
+RESET ROLE;
+INSERT INTO pg_temp.ids SELECT max(id) FROM softdelete.deletions;
+SET ROLE regress_clerk;
+SELECT outcome(format('SELECT softdelete.undo(%s)', (SELECT max(id) FROM pg_temp.ids)));
+SET ROLE regress_owner;
+SELECT count(*) AS shops_in_trash FROM softdelete.trash(NULL::shops);
+
+-- an entry whose rows were restored by restore() goes too; one whose
+-- rows were purged goes with purge
+SELECT softdelete.restore('shops', 5);
+SELECT softdelete.purge('shops');
+SELECT softdelete.purge('items');
+SELECT * FROM mine;
+
+DROP VIEW mine;
+DROP TABLE items, shops;
+RESET ROLE;
