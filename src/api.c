@@ -222,6 +222,8 @@ softdelete_enable(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	softdelete_install(relid, column, &row);
 	CacheInvalidateRelcacheByRelid(relid);
+	/* issue 12: name the unique constraints that keep trashed values */
+	softdelete_unique_notice(relid);
 	PG_RETURN_VOID();
 }
 
@@ -245,6 +247,8 @@ softdelete_disable(PG_FUNCTION_ARGS)
 						get_rel_name(relid))));
 		PG_RETURN_VOID();
 	}
+	/* issue 12: put back what unique_among_live() changed, or refuse */
+	softdelete_unique_put_back(relid);
 	softdelete_uninstall(relid, &row);
 	CacheInvalidateRelcacheByRelid(relid);
 	PG_RETURN_VOID();
@@ -453,13 +457,15 @@ softdelete_purge(PG_FUNCTION_ARGS)
 					 " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
 					 column, column);
 	PG_RETURN_INT64((int64) softdelete_remove_rows(relid, cond.data, 1, types,
-												   values));
+												   values, false));
 }
 
 /*
- * hard_delete(tbl regclass, key anyelement) permanently removes the row
- * whose primary key is key, live or trashed, with its trashed
- * descendants, and returns how many rows were removed.
+ * hard_delete(tbl regclass, key anyelement, cascade boolean) permanently
+ * removes the row whose primary key is key, live or trashed, with its
+ * trashed descendants, and with cascade also the live rows below it
+ * through ON DELETE CASCADE keys; returns how many rows were removed.
+ * The 1.0 declaration has no third argument: cascade is false there.
  */
 Datum
 softdelete_hard_delete(PG_FUNCTION_ARGS)
@@ -469,10 +475,16 @@ softdelete_hard_delete(PG_FUNCTION_ARGS)
 	int			nparams;
 	Oid		   *types;
 	Datum	   *values;
+	bool		cascade = false;
 
+	if (PG_NARGS() > 2)
+	{
+		require_arg(fcinfo, 2, "cascade", "hard_delete");
+		cascade = PG_GETARG_BOOL(2);
+	}
 	softdelete_check_may_manage(relid, "hard-delete rows of");
 	require_soft_deletable(relid);
 	cond = key_arg(fcinfo, relid, "hard_delete", &nparams, &types, &values);
 	PG_RETURN_INT64((int64) softdelete_remove_rows(relid, cond, nparams, types,
-												   values));
+												   values, cascade));
 }

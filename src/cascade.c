@@ -995,10 +995,13 @@ mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
 /*
  * remove_set permanently removes the rows of set, after their trashed
  * descendants (which must be trashed).  The rows of set may be live
- * (hard_delete's own row): the caller chose them.
+ * (hard_delete's own row): the caller chose them.  With cascade
+ * (hard_delete(..., cascade => true), issue 12), the live descendants
+ * through ON DELETE CASCADE keys go too, each named in the bypass of its
+ * own removal, as a plain hard DELETE would take them.
  */
 static uint64
-remove_set(RowSet *set, HTAB *scheduled)
+remove_set(RowSet *set, HTAB *scheduled, bool cascade)
 {
 	List	   *edges = softdelete_fk_incoming(set->relid);
 	ListCell   *lc;
@@ -1024,6 +1027,8 @@ remove_set(RowSet *set, HTAB *scheduled)
 
 			if (edge->del_action != FKCONSTR_ACTION_CASCADE)
 				continue;		/* PostgreSQL refuses by itself if need be */
+			if (cascade)
+				continue;		/* issue 12: PostgreSQL's own action, asked for */
 			key = find_live_child(edge, &keys);
 			if (key != NULL)
 				ereport(ERROR,
@@ -1038,7 +1043,9 @@ remove_set(RowSet *set, HTAB *scheduled)
 		}
 		else
 		{
-			char	   *key = find_live_child(edge, &keys);
+			/* issue 12: with cascade, live rows below a CASCADE key go too */
+			bool		take_live = cascade && edge->del_action == FKCONSTR_ACTION_CASCADE;
+			char	   *key = take_live ? NULL : find_live_child(edge, &keys);
 			List	   *children = NIL;
 			ListCell   *lc2;
 
@@ -1052,11 +1059,13 @@ remove_set(RowSet *set, HTAB *scheduled)
 						 errhint("Delete or remove the referencing rows first."),
 						 edge_constraint(edge)));
 
-			/* the trashed referencing rows go first */
+			/* the trashed referencing rows go first (with take_live, all) */
 			initStringInfo(&sql);
-			appendStringInfo(&sql, "SELECT c.tableoid, c.ctid FROM %s c WHERE c.%s IS NOT NULL AND ",
-							 softdelete_qualified_name(edge->child),
-							 quote_identifier(NameStr(child->column_name)));
+			appendStringInfo(&sql, "SELECT c.tableoid, c.ctid FROM %s c WHERE ",
+							 softdelete_qualified_name(edge->child));
+			if (!take_live)
+				appendStringInfo(&sql, "c.%s IS NOT NULL AND ",
+								 quote_identifier(NameStr(child->column_name)));
 			append_key_match(&sql, edge, 1, "c", false);
 			appendStringInfoString(&sql, " FOR UPDATE OF c");
 			run_as_owner(edge->child, sql.data, keys.nkeys, keys.arraytypes, keys.arrays,
@@ -1073,7 +1082,7 @@ remove_set(RowSet *set, HTAB *scheduled)
 						childset->tids[kept++] = childset->tids[i];
 				childset->n = kept;
 				if (kept > 0)
-					removed += remove_set(childset, scheduled);
+					removed += remove_set(childset, scheduled, cascade);
 			}
 		}
 	}
@@ -1100,11 +1109,13 @@ remove_set(RowSet *set, HTAB *scheduled)
 /*
  * softdelete_remove_rows permanently removes the rows of relid that
  * match cond (the caller's condition says whether live rows may), after their trashed
- * descendants.  Returns the number of rows removed, all tables together.
+ * descendants, and with cascade after their live descendants through ON
+ * DELETE CASCADE keys too.  Returns the number of rows removed, all
+ * tables together.
  */
 uint64
 softdelete_remove_rows(Oid relid, const char *cond, int nparams, Oid *types,
-					   Datum *values)
+					   Datum *values, bool cascade)
 {
 	StringInfoData sql;
 	List	   *sets = NIL;
@@ -1133,7 +1144,7 @@ softdelete_remove_rows(Oid relid, const char *cond, int nparams, Oid *types,
 			mark_scheduled(scheduled, set->relid, &set->tids[i]);
 	}
 	foreach(lc, sets)
-		removed += remove_set((RowSet *) lfirst(lc), scheduled);
+		removed += remove_set((RowSet *) lfirst(lc), scheduled, cascade);
 	hash_destroy(scheduled);
 	return removed;
 }

@@ -169,7 +169,7 @@ extern void softdelete_cascade_stamped(Oid relid, ItemPointer tids, int ntids);
 extern uint64 softdelete_restore_rows(Oid relid, const char *cond, int nparams,
 									  Oid *types, Datum *values);
 extern uint64 softdelete_remove_rows(Oid relid, const char *cond, int nparams,
-									 Oid *types, Datum *values);
+									 Oid *types, Datum *values, bool cascade);
 extern void softdelete_check_deferred(void);
 extern void softdelete_forget_deferred(void);
 
@@ -192,5 +192,9 @@ extern void softdelete_sync_partitions(Oid root, const char *column_name,
 extern char *softdelete_key_condition(Oid relid, Oid keytype, Datum key,
 									  int *nparams, Oid **paramtypes,
 									  Datum **params);
+
+/* unique.c: unique values among live rows (issue 12) */
+extern void softdelete_unique_notice(Oid relid);
+extern void softdelete_unique_put_back(Oid relid);
 
 #endif							/* SOFTDELETE_H */
