@@ -8,7 +8,7 @@ PGFILEDESC  = "softdelete - soft delete for PostgreSQL"
 REGRESS     = install upgrade enable delete trash restore soft_delete purge hard_delete \
               cascade cascade_restore cascade_shapes event_trigger partitions protection \
               fidelity privileges bad_input quoting truncate search_path_attack ddl_attacks \
-              nothing_lost journal uninstall
+              nothing_lost journal unique_among_live hard_delete_cascade uninstall
 REGRESS_OPTS = --inputdir=.
 ISOLATION   = delete_delete delete_restore cascade_delete_race cascade_restore_race purge_repeatable_read
 ISOLATION_OPTS = --load-extension=softdelete

@@ -172,12 +172,14 @@ CREATE FUNCTION softdelete.purge(tbl pg_catalog.regclass,
 COMMENT ON FUNCTION softdelete.purge(pg_catalog.regclass, pg_catalog.interval) IS
     'Permanently removes the rows trashed at least older_than ago; returns the rows removed';
 
-CREATE FUNCTION softdelete.hard_delete(tbl pg_catalog.regclass, key anyelement)
+-- hard_delete's cascade: issue 12
+CREATE FUNCTION softdelete.hard_delete(tbl pg_catalog.regclass, key anyelement,
+                                       cascade pg_catalog.bool DEFAULT false)
     RETURNS pg_catalog.int8
     LANGUAGE C
     AS 'MODULE_PATHNAME', 'softdelete_hard_delete';
-COMMENT ON FUNCTION softdelete.hard_delete(pg_catalog.regclass, anyelement) IS
-    'Permanently removes the row whose primary key is key, live or trashed; returns the rows removed';
+COMMENT ON FUNCTION softdelete.hard_delete(pg_catalog.regclass, anyelement, pg_catalog.bool) IS
+    'Permanently removes the row whose primary key is key, live or trashed, with its trashed descendants; with cascade, also the live rows below it through ON DELETE CASCADE keys; returns the rows removed';
 
 /*
  * The event triggers (event.c): tables that enable themselves, partitions
@@ -257,3 +259,36 @@ CREATE FUNCTION softdelete.undo(deletion pg_catalog.int8)
     AS 'MODULE_PATHNAME', 'softdelete_undo';
 COMMENT ON FUNCTION softdelete.undo(pg_catalog.int8) IS
     'Restores every row of that journal entry''s deletion still in the trash, in all its tables, all or nothing; returns the rows restored';
+
+-- Unique among live rows; hard_delete cascade (issue 12)
+
+/*
+ * The unique constraints and indexes that softdelete.unique_among_live()
+ * made unique among live rows, and what each was: a constraint's
+ * definition, after "ADD CONSTRAINT <name>", or an index's, after "ON <table>".
+ * softdelete.disable() puts them back from here.  A row goes with its
+ * table's registry row.
+ */
+CREATE TABLE softdelete.unique_indexes (
+    tbl           pg_catalog.regclass NOT NULL
+                  REFERENCES softdelete.registry (tbl) ON DELETE CASCADE,
+    index_name    pg_catalog.name NOT NULL,
+    is_constraint pg_catalog.bool NOT NULL,
+    definition    pg_catalog.text NOT NULL,
+    changed_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tbl, index_name)
+);
+COMMENT ON TABLE softdelete.unique_indexes IS
+    'Unique constraints and indexes made unique among live rows by unique_among_live(), and what disable() puts back';
+SELECT pg_catalog.pg_extension_config_dump('softdelete.unique_indexes', '');
+REVOKE ALL ON softdelete.unique_indexes FROM PUBLIC;
+GRANT SELECT ON softdelete.unique_indexes TO PUBLIC;
+
+CREATE FUNCTION softdelete.unique_among_live(tbl pg_catalog.regclass)
+    RETURNS SETOF pg_catalog.name
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_unique_among_live';
+COMMENT ON FUNCTION softdelete.unique_among_live(pg_catalog.regclass) IS
+    'Makes the table''s unique constraints and unique indexes (not the primary key, not those a foreign key uses) unique among live rows, keeping their names; returns the names changed';
+
+-- end of issue 12 section

@@ -56,6 +56,18 @@ DELETE FROM kept WHERE id = 2;
 SELECT id FROM kept;
 SELECT id FROM softdelete.trash(NULL::kept) ORDER BY id;
 SELECT softdelete.restore('kept', 1);
+-- issue 12 on the table enabled under 1.0: unique among live rows, and
+-- hard_delete's cascade; disable() puts the constraint back
+RESET ROLE;
+ALTER TABLE kept ADD code text CONSTRAINT kept_code_key UNIQUE;
+CREATE TABLE kept_child (id int PRIMARY KEY, kept_id int REFERENCES kept ON DELETE CASCADE);
+ALTER TABLE kept_child OWNER TO regress_upgrader;
+SET ROLE regress_upgrader;
+SELECT * FROM softdelete.unique_among_live('kept');
+SELECT softdelete.enable('kept_child');
+INSERT INTO kept_child VALUES (1, 3);
+SELECT softdelete.hard_delete('kept', 3, cascade => true);
+SELECT softdelete.disable('kept_child');
 SELECT softdelete.disable('kept');
 -- the partitioned table got the 1.1 move trigger: a partition move stays
 -- an UPDATE, a DELETE stays soft, the old trash restores
@@ -73,6 +85,9 @@ SELECT deleted_by, rows, tables, table_rows FROM softdelete.deletions ORDER BY i
 SELECT softdelete.undo(max(id)) FROM softdelete.deletions;
 SELECT id, zone, deleted_at IS NULL AS live
   FROM softdelete.with_trash(NULL::bays) ORDER BY id;
+
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+ WHERE conrelid = 'kept'::regclass ORDER BY 1;
 RESET ROLE;
 
 \c contrib_regression

@@ -238,6 +238,8 @@ softdelete_enable(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	softdelete_install(relid, column, &row);
 	CacheInvalidateRelcacheByRelid(relid);
+	/* issue 12: name the unique constraints that keep trashed values */
+	softdelete_unique_notice(relid);
 	PG_RETURN_VOID();
 }
 
@@ -261,6 +263,8 @@ softdelete_disable(PG_FUNCTION_ARGS)
 						get_rel_name(relid))));
 		PG_RETURN_VOID();
 	}
+	/* issue 12: put back what unique_among_live() changed, or refuse */
+	softdelete_unique_put_back(relid);
 	softdelete_uninstall(relid, &row);
 	CacheInvalidateRelcacheByRelid(relid);
 	PG_RETURN_VOID();
@@ -409,7 +413,8 @@ softdelete_purge(PG_FUNCTION_ARGS)
 	softdelete_check_may_manage(relid, "purge");
 	require_soft_deletable(relid);
 	removed = softdelete_remove_rows(relid,
-									 softdelete_select_trashed_before(relid, older_than));
+									 softdelete_select_trashed_before(relid, older_than),
+									 false);
 	/* the journal forgets the deletions that purge emptied */
 	if (removed > 0)
 		softdelete_journal_forget_emptied(relid, DT_NOBEGIN,
@@ -420,17 +425,27 @@ softdelete_purge(PG_FUNCTION_ARGS)
 }
 
 /*
- * hard_delete(tbl regclass, key anyelement) permanently removes the row
- * whose primary key is key, live or trashed, with its trashed
- * descendants, and returns how many rows were removed.
+ * hard_delete(tbl regclass, key anyelement, cascade boolean) permanently
+ * removes the row whose primary key is key, live or trashed, with its
+ * trashed descendants, and with cascade also the live rows below it
+ * through ON DELETE CASCADE keys; returns how many rows were removed.
+ * The 1.0 declaration has no third argument: cascade is false there.
  */
 Datum
 softdelete_hard_delete(PG_FUNCTION_ARGS)
 {
 	Oid			relid = managed_table_arg(fcinfo, "hard_delete", "hard-delete rows of");
+	bool		cascade = false;
 
+	/* the 1.0 declaration has no third argument: cascade is false there */
+	if (PG_NARGS() > 2)
+	{
+		require_arg(fcinfo, 2, "cascade", "hard_delete");
+		cascade = PG_GETARG_BOOL(2);
+	}
 	PG_RETURN_INT64((int64) softdelete_remove_rows(relid,
-												   key_arg(fcinfo, relid, "hard_delete")));
+												   key_arg(fcinfo, relid, "hard_delete"),
+												   cascade));
 }
 
 /*

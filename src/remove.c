@@ -132,10 +132,13 @@ mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
 /*
  * remove_set permanently removes the rows of set, after their trashed
  * descendants (which must be trashed).  The rows of set may be live
- * (hard_delete's own row): the caller chose them.
+ * (hard_delete's own row): the caller chose them.  With cascade
+ * (hard_delete(..., cascade => true)), the live descendants through ON
+ * DELETE CASCADE keys go too, each named in the bypass of its own
+ * removal, as a plain hard DELETE would take them.
  */
 static uint64
-remove_set(RowSet *set, HTAB *scheduled)
+remove_set(RowSet *set, HTAB *scheduled, bool cascade)
 {
 	List	   *edges = softdelete_fk_incoming(set->relid);
 	ListCell   *lc;
@@ -160,6 +163,8 @@ remove_set(RowSet *set, HTAB *scheduled)
 
 			if (edge->del_action != FKCONSTR_ACTION_CASCADE)
 				continue;		/* PostgreSQL refuses by itself if need be */
+			if (cascade)
+				continue;		/* PostgreSQL's own action, asked for */
 			key = softdelete_find_live_child(edge, &keys);
 			if (key != NULL)
 				softdelete_report_refusal(SD_REFUSE_REMOVE_CASCADE_NOT_SOFT, edge, key);
@@ -167,15 +172,18 @@ remove_set(RowSet *set, HTAB *scheduled)
 		}
 		else
 		{
-			char	   *key = softdelete_find_live_child(edge, &keys);
+			/* with cascade, live rows below a CASCADE key go too */
+			bool		take_live = cascade && edge->del_action == FKCONSTR_ACTION_CASCADE;
+			char	   *key = take_live ? NULL : softdelete_find_live_child(edge, &keys);
 			List	   *children = NIL;
 			ListCell   *lc2;
 
 			if (key != NULL)
 				softdelete_report_refusal(SD_REFUSE_REMOVE_REFERENCED, edge, key);
 
-			/* the trashed referencing rows go first */
-			children = softdelete_select_children(edge, &keys, SD_ROWS_TRASHED, 0);
+			/* the trashed referencing rows go first (with take_live, all) */
+			children = softdelete_select_children(edge, &keys,
+												  take_live ? SD_ROWS_ANY : SD_ROWS_TRASHED, 0);
 			foreach(lc2, children)
 			{
 				RowSet	   *childset = (RowSet *) lfirst(lc2);
@@ -187,7 +195,7 @@ remove_set(RowSet *set, HTAB *scheduled)
 						childset->tids[kept++] = childset->tids[i];
 				childset->n = kept;
 				if (kept > 0)
-					removed += remove_set(childset, scheduled);
+					removed += remove_set(childset, scheduled, cascade);
 			}
 		}
 	}
@@ -214,11 +222,12 @@ remove_set(RowSet *set, HTAB *scheduled)
 /*
  * softdelete_remove_rows permanently removes the rows of relid that sel
  * names (the selector says whether live rows may be among them), after
- * their trashed descendants.  Returns the number of rows removed, all
+ * their trashed descendants, and with cascade after their live
+ * descendants through ON DELETE CASCADE keys too.  Returns the number of rows removed, all
  * tables together.
  */
 uint64
-softdelete_remove_rows(Oid relid, const RowSelector *sel)
+softdelete_remove_rows(Oid relid, const RowSelector *sel, bool cascade)
 {
 	StringInfoData sql;
 	List	   *sets = NIL;
@@ -247,7 +256,7 @@ softdelete_remove_rows(Oid relid, const RowSelector *sel)
 			mark_scheduled(scheduled, set->relid, &set->tids[i]);
 	}
 	foreach(lc, sets)
-		removed += remove_set((RowSet *) lfirst(lc), scheduled);
+		removed += remove_set((RowSet *) lfirst(lc), scheduled, cascade);
 	hash_destroy(scheduled);
 	return removed;
 }

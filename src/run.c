@@ -434,7 +434,7 @@ softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys)
 /*
  * softdelete_select_children finds and locks (FOR UPDATE) the rows of
  * the child side of edge that reference keys and are in the given state:
- * live, trashed, or trashed with this stamp.  Returns them grouped by
+ * live, trashed, trashed with this stamp, or any.  Returns them grouped by
  * relation.
  */
 List *
@@ -467,6 +467,8 @@ softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
 		case SD_ROWS_STAMPED:
 			appendStringInfo(&sql, "c.%s OPERATOR(pg_catalog.=) $%d AND ",
 							 column, keys->nkeys + 1);
+			break;
+		case SD_ROWS_ANY:
 			break;
 	}
 	softdelete_append_key_match(&sql, edge, 1, "c", false);

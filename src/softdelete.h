@@ -192,7 +192,8 @@ typedef enum SoftDeleteRowState
 {
 	SD_ROWS_LIVE,
 	SD_ROWS_TRASHED,
-	SD_ROWS_STAMPED				/* trashed with a given stamp */
+	SD_ROWS_STAMPED,			/* trashed with a given stamp */
+	SD_ROWS_ANY					/* live or trashed */
 } SoftDeleteRowState;
 
 /* The refusals report.c raises */
@@ -309,7 +310,8 @@ extern uint64 softdelete_restore_rows(Oid relid, const RowSelector *sel);
 extern uint64 softdelete_restore_deletion(List *relids, TimestampTz stamp);
 
 /* remove.c */
-extern uint64 softdelete_remove_rows(Oid relid, const RowSelector *sel);
+extern uint64 softdelete_remove_rows(Oid relid, const RowSelector *sel,
+									 bool cascade);
 extern bool softdelete_bypass_allows(Oid relid, ItemPointer tid);
 extern void softdelete_bypass_push(const RowSet *rows);
 extern void softdelete_bypass_pop(void);
@@ -333,5 +335,9 @@ extern void softdelete_sync_partitions(Oid root, const char *column_name,
 /* keys.c */
 extern RowSelector *softdelete_select_by_key(Oid relid, Oid keytype, Datum key);
 extern RowSelector *softdelete_select_trashed_before(Oid relid, Interval *older_than);
+
+/* unique.c: unique values among live rows (issue 12) */
+extern void softdelete_unique_notice(Oid relid);
+extern void softdelete_unique_put_back(Oid relid);
 
 #endif							/* SOFTDELETE_H */
