@@ -992,20 +992,58 @@ mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
 	return !found;
 }
 
+static bool
+is_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
+{
+	RemovedKey	key;
+	bool		found;
+
+	memset(&key, 0, sizeof(key));
+	key.relid = relid;
+	key.tid = *tid;
+	hash_search(scheduled, &key, HASH_FIND, &found);
+	return found;
+}
+
+/*
+ * How many more rows one removal may take (purge_expired's batches), and
+ * whether it had to leave rows for a later one.
+ */
+typedef struct RemovalBudget
+{
+	uint64		left;
+	bool		cut;
+} RemovalBudget;
+
 /*
  * remove_set permanently removes the rows of set, after their trashed
  * descendants (which must be trashed).  The rows of set may be live
- * (hard_delete's own row): the caller chose them.
+ * (hard_delete's own row): the caller chose them.  With a budget (NULL:
+ * no limit), at most budget->left rows go, children first: rows of set
+ * go only once all their trashed descendants are gone, and whatever is
+ * left waits for a later call (budget->cut).
  */
 static uint64
-remove_set(RowSet *set, HTAB *scheduled)
+remove_set(RowSet *set, HTAB *scheduled, RemovalBudget *budget)
 {
 	List	   *edges = softdelete_fk_incoming(set->relid);
 	ListCell   *lc;
 	uint64		removed = 0;
 	StringInfoData sql;
+	bool		outer_cut = false;
 
 	check_stack_depth();		/* one level per generation of descendants */
+	if (budget != NULL)
+	{
+		if (budget->left == 0)
+		{
+			budget->cut = true;
+			return 0;
+		}
+		/* from here, budget->cut says whether this set's subtree was cut */
+		outer_cut = budget->cut;
+		budget->cut = false;
+	}
 	foreach(lc, edges)
 	{
 		FkEdge	   *edge = (FkEdge *) lfirst(lc);
@@ -1058,9 +1096,43 @@ remove_set(RowSet *set, HTAB *scheduled)
 							 softdelete_qualified_name(edge->child),
 							 quote_identifier(NameStr(child->column_name)));
 			append_key_match(&sql, edge, 1, "c", false);
-			appendStringInfoString(&sql, " FOR UPDATE OF c");
-			run_as_owner(edge->child, sql.data, keys.nkeys, keys.arraytypes, keys.arrays,
-						 SPI_OK_SELECT, read_rowsets, &children);
+			{
+				/* with a budget: no more children than it allows */
+				uint64		fetched;
+				uint64		kept_all = 0;
+				int			prefix = sql.len;
+
+				if (budget != NULL)
+					appendStringInfo(&sql, " LIMIT " UINT64_FORMAT, budget->left);
+				appendStringInfoString(&sql, " FOR UPDATE OF c");
+				fetched = run_as_owner(edge->child, sql.data, keys.nkeys, keys.arraytypes,
+									   keys.arrays, SPI_OK_SELECT, read_rowsets, &children);
+				if (budget != NULL && fetched >= budget->left)
+				{
+					/* the limit may have hidden rows: all already scheduled? */
+					foreach(lc2, children)
+					{
+						RowSet	   *childset = (RowSet *) lfirst(lc2);
+						int			i;
+
+						for (i = 0; i < childset->n; i++)
+							if (!is_scheduled(scheduled, childset->relid, &childset->tids[i]))
+								kept_all++;
+					}
+					if (kept_all == 0)
+					{
+						/* then read them all, a cycle back into this removal */
+						sql.len = prefix;
+						sql.data[prefix] = '\0';
+						appendStringInfoString(&sql, " FOR UPDATE OF c");
+						children = NIL;
+						run_as_owner(edge->child, sql.data, keys.nkeys, keys.arraytypes,
+									 keys.arrays, SPI_OK_SELECT, read_rowsets, &children);
+					}
+					else
+						budget->cut = true;
+				}
+			}
 			pfree(sql.data);
 			foreach(lc2, children)
 			{
@@ -1073,9 +1145,23 @@ remove_set(RowSet *set, HTAB *scheduled)
 						childset->tids[kept++] = childset->tids[i];
 				childset->n = kept;
 				if (kept > 0)
-					removed += remove_set(childset, scheduled);
+					removed += remove_set(childset, scheduled, budget);
 			}
 		}
+	}
+
+	/* with a budget, rows whose descendants had to wait wait too */
+	if (budget != NULL)
+	{
+		if (budget->cut)
+			return removed;
+		if ((uint64) set->n > budget->left)
+		{
+			set->n = (int) budget->left;
+			budget->cut = true;
+		}
+		budget->left -= set->n;
+		budget->cut = budget->cut || outer_cut;
 	}
 
 	/*
@@ -1098,13 +1184,13 @@ remove_set(RowSet *set, HTAB *scheduled)
 }
 
 /*
- * softdelete_remove_rows permanently removes the rows of relid that
- * match cond (the caller's condition says whether live rows may), after their trashed
- * descendants.  Returns the number of rows removed, all tables together.
+ * remove_matching permanently removes the rows of relid that match cond,
+ * after their trashed descendants, within budget if there is one (then
+ * rows locked by others are skipped, left for a later call).
  */
-uint64
-softdelete_remove_rows(Oid relid, const char *cond, int nparams, Oid *types,
-					   Datum *values)
+static uint64
+remove_matching(Oid relid, const char *cond, int nparams, Oid *types,
+				Datum *values, RemovalBudget *budget)
 {
 	StringInfoData sql;
 	List	   *sets = NIL;
@@ -1114,8 +1200,13 @@ softdelete_remove_rows(Oid relid, const char *cond, int nparams, Oid *types,
 	uint64		removed = 0;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT r.tableoid, r.ctid FROM %s r WHERE %s FOR UPDATE OF r",
+	appendStringInfo(&sql, "SELECT r.tableoid, r.ctid FROM %s r WHERE %s",
 					 softdelete_qualified_name(relid), cond);
+	if (budget != NULL)
+		appendStringInfo(&sql, " LIMIT " UINT64_FORMAT " FOR UPDATE OF r SKIP LOCKED",
+						 budget->left);
+	else
+		appendStringInfoString(&sql, " FOR UPDATE OF r");
 	run_as_owner(relid, sql.data, nparams, types, values, SPI_OK_SELECT,
 				 read_rowsets, &sets);
 
@@ -1133,7 +1224,38 @@ softdelete_remove_rows(Oid relid, const char *cond, int nparams, Oid *types,
 			mark_scheduled(scheduled, set->relid, &set->tids[i]);
 	}
 	foreach(lc, sets)
-		removed += remove_set((RowSet *) lfirst(lc), scheduled);
+		removed += remove_set((RowSet *) lfirst(lc), scheduled, budget);
 	hash_destroy(scheduled);
 	return removed;
+}
+
+/*
+ * softdelete_remove_rows permanently removes the rows of relid that
+ * match cond (the caller's condition says whether live rows may), after their trashed
+ * descendants.  Returns the number of rows removed, all tables together.
+ */
+uint64
+softdelete_remove_rows(Oid relid, const char *cond, int nparams, Oid *types,
+					   Datum *values)
+{
+	return remove_matching(relid, cond, nparams, types, values, NULL);
+}
+
+/*
+ * softdelete_remove_rows_limited is softdelete_remove_rows for one batch
+ * of purge_expired: it removes at most limit rows in all tables, children
+ * before their parents, and skips rows that other transactions hold
+ * locked.  A later call takes what is left; each call that finds a row it
+ * may take removes at least one.  Returns the number of rows removed.
+ */
+uint64
+softdelete_remove_rows_limited(Oid relid, const char *cond, int nparams,
+							   Oid *types, Datum *values, uint64 limit)
+{
+	RemovalBudget budget;
+
+	Assert(limit > 0);
+	budget.left = limit;
+	budget.cut = false;
+	return remove_matching(relid, cond, nparams, types, values, &budget);
 }

@@ -170,6 +170,9 @@ extern uint64 softdelete_restore_rows(Oid relid, const char *cond, int nparams,
 									  Oid *types, Datum *values);
 extern uint64 softdelete_remove_rows(Oid relid, const char *cond, int nparams,
 									 Oid *types, Datum *values);
+extern uint64 softdelete_remove_rows_limited(Oid relid, const char *cond,
+											 int nparams, Oid *types,
+											 Datum *values, uint64 limit);
 extern void softdelete_check_deferred(void);
 extern void softdelete_forget_deferred(void);
 
