@@ -25,6 +25,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "portability/instr_time.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -286,13 +287,22 @@ purge_tables(int batch_rows)
 		{
 			bool		skipped;
 			uint64		removed;
+			instr_time	started;
+			instr_time	took;
 
+			INSTR_TIME_SET_CURRENT(started);
 			MemoryContextSwitchTo(batchcxt);
 			removed = purge_batch(t->relid, relname, cond, t->cutoff, batch_rows,
 								  &skipped);
 			MemoryContextSwitchTo(proccxt);
 			MemoryContextReset(batchcxt);
 			SPI_commit();
+			INSTR_TIME_SET_CURRENT(took);
+			INSTR_TIME_SUBTRACT(took, started);
+			/* how long each batch's transaction lasted (bench/ reads it) */
+			ereport(DEBUG1,
+					(errmsg_internal("softdelete.purge_expired: table %s: batch of " UINT64_FORMAT " rows took %.3f ms",
+									 relname, removed, INSTR_TIME_GET_MILLISEC(took))));
 			if (skipped)
 				nskipped++;
 			if (skipped || removed == 0)
