@@ -14,6 +14,7 @@ so sees the trash.
 """
 
 import argparse
+import collections
 import atexit
 import hashlib
 import os
@@ -256,8 +257,8 @@ def open_database(ctx):
 
 def make_templates(ctx, sizes, workloads):
     app = ctx.app()
-    if workloads & {"bulk", "single", "reads"}:
-        n = max(sizes["bulk"], sizes["single"], sizes["reads"])
+    if workloads & {"bulk", "single", "reads", "purge"}:
+        n = max(sizes["bulk"], sizes["single"], sizes["reads"], 2 * sizes["purge"])
         log("templates: bulk_src (%d rows)" % n)
         run(app, """
             CREATE TABLE bulk_src AS
@@ -707,6 +708,75 @@ def wl_cascade(ctx, sizes):
 
 
 # --------------------------------------------------------------------------
+# workload 6: purge_expired over expired trash, against one hard DELETE
+# --------------------------------------------------------------------------
+
+def make_purge_table(ctx, app, t, n, enable):
+    """2n rows, the n even ids trashed 40 days ago (stamps written by the
+    superuser, as an aged trash would have them), the table VACUUM ANALYZEd."""
+    make_bulk_table(app, t, 2 * n)
+    if enable:
+        run(app, "SELECT softdelete.enable(%s::regclass)", (t,))
+        run(app, "SELECT softdelete.set_retention(%s::regclass, '30 days')", (t,))
+    else:
+        ctx.guard_not_enabled(app, [t])
+    run(ctx.su, "UPDATE %s SET deleted_at = now() - interval '40 days' WHERE id %% 2 = 0" % t)
+    run(app, "VACUUM ANALYZE " + t)
+
+
+def wl_purge(ctx, sizes):
+    """purge_expired over n expired trashed rows (default batch) against one
+    hard DELETE of the same rows; the longest batch transaction comes from
+    purge_expired's DEBUG1 line per batch."""
+    n = sizes["purge"]
+    names = ["hard", "purge_expired"]
+    res = {c: {"ms": [], "max_batch": [], "batches": None, "error": None} for c in names}
+    for rep in range(ctx.args.reps):
+        for c in rotated(names, rep):
+            if res[c]["error"]:
+                continue
+            t = "purge_" + ("hard" if c == "hard" else "sd")
+            app = ctx.app()
+            try:
+                drop_contender(app, t)
+                make_purge_table(ctx, app, t, n, c != "hard")
+                app.close()
+                ctx.checkpoint()
+                app = ctx.app()
+                if c == "hard":
+                    ms, count = timed(app, ["DELETE FROM %s WHERE deleted_at <= now() - interval '30 days'" % t])
+                else:
+                    run(app, "SET client_min_messages = debug1")
+                    # every notice (a plain list keeps only the last 50)
+                    app.notices = collections.deque()
+                    ms, _ = timed(app, ["CALL softdelete.purge_expired()"])
+                    batches = [float(m.group(1)) for m in
+                               (re.search(r"batch of \d+ rows took ([0-9.]+) ms", x) for x in app.notices)
+                               if m]
+                    if not batches:
+                        raise RuntimeError("no batch timings in the NOTICEs")
+                    res[c]["max_batch"].append(max(batches))
+                    res[c]["batches"] = len(batches)
+                left = one(ctx.su, "SELECT count(*) FROM %s WHERE deleted_at IS NOT NULL" % t)
+                kept = one(ctx.su, "SELECT count(*) FROM " + t)
+                if left != 0 or kept != n:
+                    raise RuntimeError("%d trashed rows left, %d rows kept (expected 0, %d)" % (left, kept, n))
+                res[c]["ms"].append(ms)
+                log("purge rep %d %-13s %10.1f ms%s" % (rep + 1, c, ms,
+                    "  longest batch %.1f ms of %d" % (res[c]["max_batch"][-1], res[c]["batches"])
+                    if c != "hard" else ""))
+            except (psycopg2.Error, RuntimeError) as e:
+                res[c]["error"] = str(e).strip().splitlines()[0]
+                log("purge %s: ERROR %s" % (c, res[c]["error"]))
+            finally:
+                app.close()
+                if ctx.is_enabled(t):
+                    run(ctx.su, "SELECT softdelete.disable(%s::regclass)", (t,))
+                drop_contender(ctx.su, t)
+    return res
+
+
+# --------------------------------------------------------------------------
 # reporting
 # --------------------------------------------------------------------------
 
@@ -776,6 +846,27 @@ def report(ctx, info, sizes, results, wall):
       " each timed run starts on a fresh identical table after `VACUUM ANALYZE` and `CHECKPOINT`."
       % a.reps)
     w("")
+
+    if "purge" in results:
+        res = results["purge"]
+        n = sizes["purge"]
+        h, p = res["hard"], res["purge_expired"]
+        w("## 6. `CALL softdelete.purge_expired()` over %s expired trashed rows (of %s), default batch"
+          % (fmt_num(n, 0), fmt_num(2 * n, 0)))
+        w("")
+        w("| contender | median ms | vs hard DELETE | longest batch transaction, ms | batches | runs (ms) |")
+        w("|---|---:|---:|---:|---:|---|")
+        w("| one hard `DELETE ... WHERE deleted_at <= now() - '30 days'` | %s | 1.00× | %s | 1 | %s |" % (
+            cell(h, "ms", fmt_num), cell(h, "ms", fmt_num), runs_str(h["ms"])))
+        w("| **`purge_expired()`** (10,000 rows a transaction) | %s | %s | %s | %s | %s |" % (
+            cell(p, "ms", fmt_num), fmt_ratio(ratio(med(p["ms"]), med(h["ms"]))),
+            fmt_num(max(p["max_batch"])) if p["max_batch"] else "—",
+            "—" if p["batches"] is None else p["batches"], runs_str(p["ms"])))
+        w("")
+        w("Target: no batch transaction over 1 s at the default batch size. The longest batch is the"
+          " largest, over all repetitions, of the per-batch times purge_expired reports at DEBUG1"
+          " (from before the batch to after its COMMIT).")
+        w("")
 
     if "bulk" in results:
         res = results["bulk"]
@@ -965,7 +1056,7 @@ def main():
     a = ap.parse_args()
     start = a.start_epoch if a.start_epoch else time.time()
     workloads = set(x.strip() for x in a.workloads.split(",") if x.strip())
-    unknown = workloads - {"bulk", "single", "reads", "cascade", "restore"}
+    unknown = workloads - {"bulk", "single", "reads", "cascade", "restore", "purge"}
     if unknown:
         sys.exit("unknown workload(s): " + ", ".join(sorted(unknown)))
     if "restore" in workloads:
@@ -976,6 +1067,7 @@ def main():
         "single": max(100, int(2000000 * a.scale)),
         "reads": max(100, int(2000000 * a.scale)),
         "parents": max(100, int(100000 * a.scale)) // 10 * 10,
+        "purge": max(100, int(1000000 * a.scale)),
     }
     ctx = Ctx(a)
     if a.phase == "setup":
@@ -987,7 +1079,7 @@ def main():
 
     results = {}
     for name, fn in (("bulk", wl_bulk), ("single", wl_single), ("reads", wl_reads),
-                     ("cascade", wl_cascade)):
+                     ("cascade", wl_cascade), ("purge", wl_purge)):
         if name in workloads:
             log("== workload: %s ==" % name)
             t0 = time.time()

@@ -33,6 +33,11 @@ else
                  make gcc libipc-run-perl
                  python3-psycopg2 python3-django python3-sqlalchemy)
 fi
+# pg_cron, for t/004_pg_cron.pl (scheduling purge_expired): Debian 12's
+# package, for 15 only (the 17 chroot and the 18 tree skip that test)
+if [ "$SD_PG_MAJOR" = 15 ]; then
+    SD_PACKAGES+=(postgresql-15-cron)
+fi
 : "${SD_PORT:=54329}"
 : "${SD_KEEP:=0}"
 : "${SD_CFLAGS:=-Wall -Wextra -Werror}"
@@ -146,6 +151,23 @@ sd_build_install() {
     fi
     make -C "$SD_ROOT" PG_CONFIG="$PG_CONFIG" PG_CFLAGS="$SD_CFLAGS" install || {
         sd_log "make install failed"; return 1; }
+}
+
+# sd_pg_cron_setup: Debian's postgresql-15-cron installs into
+# /usr/lib/postgresql/15; when PG_CONFIG is another copy of 15 (a private
+# one), copy pg_cron's library and extension files into it, so that its
+# clusters can preload pg_cron.  Does nothing for other majors.
+sd_pg_cron_setup() {
+    [ "$SD_PG_MAJOR" = 15 ] || return 0
+    local src_lib=/usr/lib/postgresql/15/lib src_ext=/usr/share/postgresql/15/extension
+    local lib ext
+    lib="$("$PG_CONFIG" --pkglibdir)" || return 1
+    ext="$("$PG_CONFIG" --sharedir)/extension" || return 1
+    [ -f "$src_lib/pg_cron.so" ] || { sd_log "pg_cron is not installed: t/004_pg_cron.pl will skip"; return 0; }
+    [ "$lib" -ef "$src_lib" ] && return 0
+    cp -f "$src_lib/pg_cron.so" "$lib/" &&
+        cp -f "$src_ext"/pg_cron.control "$src_ext"/pg_cron--*.sql "$ext/" || {
+        sd_log "copying pg_cron into $lib failed"; return 1; }
 }
 
 # Run a server-side program (initdb, pg_ctl) as the cluster owner.

@@ -68,6 +68,20 @@ SELECT softdelete.enable('kept_child');
 INSERT INTO kept_child VALUES (1, 3);
 SELECT softdelete.hard_delete('kept', 3, cascade => true);
 SELECT softdelete.disable('kept_child');
+
+-- 1.1's retention works on a table enabled under 1.0: the registry got
+-- its column (last, as in a fresh 1.1 install), the view shows it, and
+-- purge_expired() removes what the old trash kept too long
+SELECT attname FROM pg_attribute
+ WHERE attrelid = 'softdelete.registry'::regclass AND attnum > 0 AND NOT attisdropped
+ ORDER BY attnum;
+SELECT softdelete.set_retention('kept', '1 day');
+SELECT table_name, retention FROM softdelete.tables ORDER BY 1;
+RESET ROLE;
+UPDATE kept SET deleted_at = now() - interval '2 days' WHERE id = 2;
+SET ROLE regress_upgrader;
+CALL softdelete.purge_expired();
+SELECT id, deleted_at IS NULL AS live FROM softdelete.with_trash(NULL::kept) ORDER BY id;
 SELECT softdelete.disable('kept');
 -- the partitioned table got the 1.1 move trigger: a partition move stays
 -- an UPDATE, a DELETE stays soft, the old trash restores

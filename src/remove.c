@@ -130,6 +130,69 @@ mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
 }
 
 /*
+ * is_scheduled says whether a row is scheduled for removal already.
+ */
+static bool
+is_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
+{
+	RemovedKey	key;
+	bool		found;
+
+	memset(&key, 0, sizeof(key));
+	key.relid = relid;
+	key.tid = *tid;
+	hash_search(scheduled, &key, HASH_FIND, &found);
+	return found;
+}
+
+/*
+ * How many more rows one removal may take (purge_expired's batches), and
+ * whether it had to leave rows for a later one.
+ */
+typedef struct RemovalBudget
+{
+	uint64		left;
+	bool		cut;
+} RemovalBudget;
+
+/*
+ * select_children_within finds the rows below edge that remove_set takes
+ * next, no more than the budget allows.  When the limit may have hidden
+ * rows and every row it returned is scheduled already (a cycle back into
+ * this removal), it reads them all; otherwise it marks the budget cut.
+ */
+static List *
+select_children_within(const FkEdge *edge, KeyArrays *keys,
+					   SoftDeleteRowState state, HTAB *scheduled,
+					   RemovalBudget *budget)
+{
+	List	   *children;
+	ListCell   *lc;
+	uint64		fetched = 0;
+	uint64		unscheduled = 0;
+
+	if (budget == NULL)
+		return softdelete_select_children(edge, keys, state, 0, 0);
+	children = softdelete_select_children(edge, keys, state, 0, budget->left);
+	foreach(lc, children)
+	{
+		RowSet	   *childset = (RowSet *) lfirst(lc);
+		int			i;
+
+		fetched += childset->n;
+		for (i = 0; i < childset->n; i++)
+			if (!is_scheduled(scheduled, childset->relid, &childset->tids[i]))
+				unscheduled++;
+	}
+	if (fetched < budget->left)
+		return children;
+	if (unscheduled == 0)
+		return softdelete_select_children(edge, keys, state, 0, 0);
+	budget->cut = true;
+	return children;
+}
+
+/*
  * remove_set permanently removes the rows of set, after their trashed
  * descendants (which must be trashed).  The rows of set may be live
  * (hard_delete's own row): the caller chose them.  With cascade
@@ -138,13 +201,25 @@ mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
  * removal, as a plain hard DELETE would take them.
  */
 static uint64
-remove_set(RowSet *set, HTAB *scheduled, bool cascade)
+remove_set(RowSet *set, HTAB *scheduled, bool cascade, RemovalBudget *budget)
 {
 	List	   *edges = softdelete_fk_incoming(set->relid);
 	ListCell   *lc;
 	uint64		removed = 0;
+	bool		outer_cut = false;
 
 	check_stack_depth();		/* one level per generation of descendants */
+	if (budget != NULL)
+	{
+		if (budget->left == 0)
+		{
+			budget->cut = true;
+			return 0;
+		}
+		/* from here, budget->cut says whether this set's subtree was cut */
+		outer_cut = budget->cut;
+		budget->cut = false;
+	}
 	foreach(lc, edges)
 	{
 		FkEdge	   *edge = (FkEdge *) lfirst(lc);
@@ -182,8 +257,9 @@ remove_set(RowSet *set, HTAB *scheduled, bool cascade)
 				softdelete_report_refusal(SD_REFUSE_REMOVE_REFERENCED, edge, key);
 
 			/* the trashed referencing rows go first (with take_live, all) */
-			children = softdelete_select_children(edge, &keys,
-												  take_live ? SD_ROWS_ANY : SD_ROWS_TRASHED, 0);
+			children = select_children_within(edge, &keys,
+											  take_live ? SD_ROWS_ANY : SD_ROWS_TRASHED,
+											  scheduled, budget);
 			foreach(lc2, children)
 			{
 				RowSet	   *childset = (RowSet *) lfirst(lc2);
@@ -195,9 +271,23 @@ remove_set(RowSet *set, HTAB *scheduled, bool cascade)
 						childset->tids[kept++] = childset->tids[i];
 				childset->n = kept;
 				if (kept > 0)
-					removed += remove_set(childset, scheduled, cascade);
+					removed += remove_set(childset, scheduled, cascade, budget);
 			}
 		}
+	}
+
+	/* with a budget, rows whose descendants had to wait wait too */
+	if (budget != NULL)
+	{
+		if (budget->cut)
+			return removed;
+		if ((uint64) set->n > budget->left)
+		{
+			set->n = (int) budget->left;
+			budget->cut = true;
+		}
+		budget->left -= set->n;
+		budget->cut = budget->cut || outer_cut;
 	}
 
 	/*
@@ -220,14 +310,16 @@ remove_set(RowSet *set, HTAB *scheduled, bool cascade)
 }
 
 /*
- * softdelete_remove_rows permanently removes the rows of relid that sel
+ * remove_matching permanently removes the rows of relid that sel
  * names (the selector says whether live rows may be among them), after
  * their trashed descendants, and with cascade after their live
  * descendants through ON DELETE CASCADE keys too.  Returns the number of rows removed, all
- * tables together.
+ * tables together.  Within a budget, rows that other transactions hold
+ * locked are skipped, left for a later call.
  */
-uint64
-softdelete_remove_rows(Oid relid, const RowSelector *sel, bool cascade)
+static uint64
+remove_matching(Oid relid, const RowSelector *sel, bool cascade,
+				RemovalBudget *budget)
 {
 	StringInfoData sql;
 	List	   *sets = NIL;
@@ -237,8 +329,13 @@ softdelete_remove_rows(Oid relid, const RowSelector *sel, bool cascade)
 	uint64		removed = 0;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT r.tableoid, r.ctid FROM %s r WHERE (%s) FOR UPDATE OF r",
+	appendStringInfo(&sql, "SELECT r.tableoid, r.ctid FROM %s r WHERE (%s)",
 					 softdelete_qualified_name(relid), sel->condition);
+	if (budget != NULL)
+		appendStringInfo(&sql, " LIMIT " UINT64_FORMAT " FOR UPDATE OF r SKIP LOCKED",
+						 budget->left);
+	else
+		appendStringInfoString(&sql, " FOR UPDATE OF r");
 	softdelete_run_as_owner(relid, sql.data, sel->nparams, sel->types, sel->values,
 							SPI_OK_SELECT, softdelete_read_rowsets, &sets, 0);
 
@@ -256,7 +353,37 @@ softdelete_remove_rows(Oid relid, const RowSelector *sel, bool cascade)
 			mark_scheduled(scheduled, set->relid, &set->tids[i]);
 	}
 	foreach(lc, sets)
-		removed += remove_set((RowSet *) lfirst(lc), scheduled, cascade);
+		removed += remove_set((RowSet *) lfirst(lc), scheduled, cascade, budget);
 	hash_destroy(scheduled);
 	return removed;
+}
+
+/*
+ * softdelete_remove_rows permanently removes the rows of relid that sel
+ * names, after their trashed descendants (with cascade, after their live
+ * descendants through ON DELETE CASCADE keys too).  Returns the number
+ * of rows removed, all tables together.
+ */
+uint64
+softdelete_remove_rows(Oid relid, const RowSelector *sel, bool cascade)
+{
+	return remove_matching(relid, sel, cascade, NULL);
+}
+
+/*
+ * softdelete_remove_rows_limited is softdelete_remove_rows for one batch
+ * of purge_expired: it removes at most limit rows in all tables, children
+ * before their parents, and skips rows that other transactions hold
+ * locked.  A later call takes what is left; each call that finds a row it
+ * may take removes at least one.  Returns the number of rows removed.
+ */
+uint64
+softdelete_remove_rows_limited(Oid relid, const RowSelector *sel, uint64 limit)
+{
+	RemovalBudget budget;
+
+	Assert(limit > 0);
+	budget.left = limit;
+	budget.cut = false;
+	return remove_matching(relid, sel, false, &budget);
 }

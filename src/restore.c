@@ -96,7 +96,7 @@ restore_deletion(Oid relid, const RowSelector *sel, TimestampTz stamp,
 
 			if (!softdelete_edge_keys(set, edge, true, &keys))
 				continue;
-			children = softdelete_select_children(edge, &keys, SD_ROWS_STAMPED, stamp);
+			children = softdelete_select_children(edge, &keys, SD_ROWS_STAMPED, stamp, 0);
 			queue = list_concat(queue,
 								softdelete_apply_sets(children, SD_UNSTAMP, stamp, &count));
 		}

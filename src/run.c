@@ -434,12 +434,13 @@ softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys)
 /*
  * softdelete_select_children finds and locks (FOR UPDATE) the rows of
  * the child side of edge that reference keys and are in the given state:
- * live, trashed, trashed with this stamp, or any.  Returns them grouped by
- * relation.
+ * live, trashed, trashed with this stamp, or any; at most limit rows if
+ * limit > 0.  Returns them grouped by relation.
  */
 List *
 softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
-						   SoftDeleteRowState state, TimestampTz stamp)
+						   SoftDeleteRowState state, TimestampTz stamp,
+						   uint64 limit)
 {
 	const SoftDeleteTable *child = softdelete_lookup(edge->child);
 	const char *column = quote_identifier(NameStr(child->column_name));
@@ -472,6 +473,8 @@ softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
 			break;
 	}
 	softdelete_append_key_match(&sql, edge, 1, "c", false);
+	if (limit > 0)
+		appendStringInfo(&sql, " LIMIT " UINT64_FORMAT, limit);
 	appendStringInfoString(&sql, " FOR UPDATE OF c");
 	softdelete_run_as_owner(edge->child, sql.data,
 							keys->nkeys + (state == SD_ROWS_STAMPED ? 1 : 0),

@@ -282,7 +282,8 @@ extern bool softdelete_edge_keys(const RowSet *set, const FkEdge *edge,
 								 bool from_parent, KeyArrays *keys);
 extern char *softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys);
 extern List *softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
-										SoftDeleteRowState state, TimestampTz stamp);
+										SoftDeleteRowState state, TimestampTz stamp,
+										uint64 limit);
 extern char *softdelete_first_trashed_parent(const FkEdge *edge, KeyArrays *keys);
 extern bool softdelete_stamp_left(Oid relid, TimestampTz stamp);
 extern void softdelete_read_rows_as_owner(Oid relid, const char *sql,
@@ -312,6 +313,8 @@ extern uint64 softdelete_restore_deletion(List *relids, TimestampTz stamp);
 /* remove.c */
 extern uint64 softdelete_remove_rows(Oid relid, const RowSelector *sel,
 									 bool cascade);
+extern uint64 softdelete_remove_rows_limited(Oid relid, const RowSelector *sel,
+											 uint64 limit);
 extern bool softdelete_bypass_allows(Oid relid, ItemPointer tid);
 extern void softdelete_bypass_push(const RowSet *rows);
 extern void softdelete_bypass_pop(void);
