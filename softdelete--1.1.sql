@@ -211,3 +211,27 @@ CREATE EVENT TRIGGER softdelete_sql_drop ON sql_drop
 CREATE EVENT TRIGGER softdelete_ddl_command_start ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
     EXECUTE FUNCTION softdelete.ddl_command_start_trigger();
+
+-- The trash in referential integrity (issue 13) -------------------------
+/*
+ * The check that no row is inserted, or updated, to reference a trashed
+ * row (refcheck.c).  It is created from C as PostgreSQL creates its own
+ * foreign-key triggers: internal, tied to the foreign key, on every
+ * referencing table of a soft-deletable table; not for calling by hand.
+ * Triggers do not check EXECUTE when they fire, so PUBLIC needs nothing.
+ */
+CREATE FUNCTION softdelete.reference_check_trigger() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_reference_check';
+COMMENT ON FUNCTION softdelete.reference_check_trigger() IS
+    'AFTER INSERT OR UPDATE row trigger of a foreign key to a soft-deletable table: refuses new references to trashed rows';
+REVOKE ALL ON FUNCTION softdelete.reference_check_trigger() FROM PUBLIC;
+
+CREATE FUNCTION softdelete.sync_reference_checks(tbl pg_catalog.regclass)
+    RETURNS void
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_sync_reference_checks';
+COMMENT ON FUNCTION softdelete.sync_reference_checks(pg_catalog.regclass) IS
+    'Internal: puts the reference checks on the tables that reference tbl, and removes those no longer wanted (enable, disable and the event trigger do it by themselves)';
+REVOKE ALL ON FUNCTION softdelete.sync_reference_checks(pg_catalog.regclass) FROM PUBLIC;
+-- End of: the trash in referential integrity (issue 13) -----------------

@@ -559,6 +559,9 @@ softdelete_install(Oid relid, const char *column_name, const RegistryRow *prior)
 	PG_END_TRY();
 	end_ddl(&saved);
 	CacheInvalidateRelcacheByRelid(relid);
+	/* issue 13: new references to its trash are refused */
+	CommandCounterIncrement();
+	softdelete_refcheck_sync(relid);
 }
 
 /*
@@ -607,6 +610,9 @@ softdelete_uninstall(Oid relid, const RegistryRow *row)
 	PG_END_TRY();
 	end_ddl(&saved);
 	CacheInvalidateRelcacheByRelid(relid);
+	/* issue 13: its reference checks go */
+	CommandCounterIncrement();
+	softdelete_refcheck_sync(relid);
 }
 
 /*

@@ -63,5 +63,6 @@ _PG_init(void)
 								  (Datum) 0);
 	RegisterXactCallback(softdelete_pending_xact_callback, NULL);
 	RegisterSubXactCallback(softdelete_pending_subxact_callback, NULL);
+	softdelete_refcheck_init();	/* issue 13: reference checks' cache */
 	softdelete_install_hooks();
 }
