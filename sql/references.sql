@@ -150,6 +150,14 @@ SELECT count(*) AS checks_on_tickets FROM pg_trigger
  WHERE tgrelid = 'tickets'::regclass
    AND tgfoid = 'softdelete.reference_check_trigger()'::regprocedure;
 
+-- the check follows a renamed parent and key column (its plan names them)
+ALTER TABLE customers RENAME TO clients;
+ALTER TABLE clients RENAME COLUMN id TO client_id;
+INSERT INTO invoices VALUES (107, 3);
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE clients RENAME COLUMN client_id TO id;
+ALTER TABLE clients RENAME TO customers;
+
 -- disable() takes the checks away with the rest; enable() brings them back
 SELECT softdelete.disable('customers');
 SELECT count(*) AS checks FROM pg_trigger

@@ -129,12 +129,33 @@ refcheck_invalidate(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 /*
- * softdelete_refcheck_init registers the cache callback; _PG_init calls it.
+ * refcheck_invalidate_rel is the relcache callback: the plans name the
+ * parent and its columns in SQL text, so a renamed parent (or key or
+ * stamp column) makes the checks that reference it be re-read.
+ */
+static void
+refcheck_invalidate_rel(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	RefCheck   *entry;
+
+	(void) arg;
+	if (checks == NULL)
+		return;
+	hash_seq_init(&status, checks);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (!OidIsValid(relid) || entry->parent == relid || entry->child == relid)
+			entry->valid = false;
+}
+
+/*
+ * softdelete_refcheck_init registers the cache callbacks; _PG_init calls it.
  */
 void
 softdelete_refcheck_init(void)
 {
 	CacheRegisterSyscacheCallback(CONSTROID, refcheck_invalidate, (Datum) 0);
+	CacheRegisterRelcacheCallback(refcheck_invalidate_rel, (Datum) 0);
 }
 
 /*
