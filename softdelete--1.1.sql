@@ -350,3 +350,27 @@ CREATE PROCEDURE softdelete.purge_expired(batch_rows pg_catalog.int4 DEFAULT 100
 COMMENT ON PROCEDURE softdelete.purge_expired(pg_catalog.int4) IS
     'For every table with a retention, permanently removes the rows trashed longer ago than it, children first, at most batch_rows rows per transaction; CALL it outside a transaction block';
 -- end of Retention (issue 11) --------------------------------------------
+
+-- The trash in referential integrity (issue 13) -------------------------
+/*
+ * The check that no row is inserted, or updated, to reference a trashed
+ * row (refcheck.c).  It is created from C as PostgreSQL creates its own
+ * foreign-key triggers: internal, tied to the foreign key, on every
+ * referencing table of a soft-deletable table; not for calling by hand.
+ * Triggers do not check EXECUTE when they fire, so PUBLIC needs nothing.
+ */
+CREATE FUNCTION softdelete.reference_check_trigger() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_reference_check';
+COMMENT ON FUNCTION softdelete.reference_check_trigger() IS
+    'AFTER INSERT OR UPDATE row trigger of a foreign key to a soft-deletable table: refuses new references to trashed rows';
+REVOKE ALL ON FUNCTION softdelete.reference_check_trigger() FROM PUBLIC;
+
+CREATE FUNCTION softdelete.sync_reference_checks(tbl pg_catalog.regclass)
+    RETURNS void
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'softdelete_sync_reference_checks';
+COMMENT ON FUNCTION softdelete.sync_reference_checks(pg_catalog.regclass) IS
+    'Internal: puts the reference checks on the tables that reference tbl, and removes those no longer wanted (enable, disable and the event trigger do it by themselves)';
+REVOKE ALL ON FUNCTION softdelete.sync_reference_checks(pg_catalog.regclass) FROM PUBLIC;
+-- End of: the trash in referential integrity (issue 13) -----------------

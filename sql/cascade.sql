@@ -131,9 +131,14 @@ SELECT id FROM folders ORDER BY id;
 SELECT id FROM files;
 DELETE FROM folders WHERE id = 2;          -- nothing references folder 2: allowed
 SELECT id FROM folders ORDER BY id;
--- PostgreSQL's RI accepts a new row referencing a trashed parent; purging
--- that parent would hard-delete the row through CASCADE: refused
+-- A new row may not reference a trashed parent (issue 13) ...
+INSERT INTO files VALUES (2, 2);           -- fails
+\echo :LAST_ERROR_SQLSTATE
+-- ... but one can from before, say while folders was not soft-deletable;
+-- purging that parent would hard-delete the row through CASCADE: refused
+SELECT softdelete.disable('folders');
 INSERT INTO files VALUES (2, 2);
+SELECT softdelete.enable('folders');
 SELECT softdelete.purge('folders');        -- fails
 \echo :LAST_ERROR_SQLSTATE
 SELECT id FROM files ORDER BY id;

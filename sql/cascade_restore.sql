@@ -53,7 +53,10 @@ SELECT (SELECT count(*) FROM tasks) AS tasks, (SELECT count(*) FROM comments) AS
 -- a cascaded restore that would break a unique index fails as a whole
 CREATE UNIQUE INDEX tasks_live_title ON tasks (title) WHERE deleted_at IS NULL;
 DELETE FROM projects WHERE id = 1;
-INSERT INTO tasks VALUES (13, 2, 'a');       -- takes title 'a' (project 2 is trashed: RI allows it)
+-- task 13 takes title 'a'; it goes under a live project 3, since a new
+-- row may no longer reference a trashed one (issue 13)
+INSERT INTO projects VALUES (3);
+INSERT INTO tasks VALUES (13, 3, 'a');
 \set SHOW_CONTEXT never
 SELECT softdelete.restore('projects', 1);    -- fails: task 10 'a'
 \echo :LAST_ERROR_SQLSTATE
@@ -68,7 +71,7 @@ DELETE FROM tasks WHERE id = 13;
 SELECT softdelete.restore('projects', ARRAY[1]);   -- project 1 and its rows
 DELETE FROM projects WHERE id = 1;                  -- deletion A
 DELETE FROM tasks WHERE id = 20;                    -- (already trashed with project 2)
-SELECT softdelete.restore('projects', ARRAY[1, 2, 3]);  -- both deletions; 3 does not exist
+SELECT softdelete.restore('projects', ARRAY[1, 2, 4]);  -- both deletions; 4 does not exist
 SELECT (SELECT count(*) FROM projects) AS projects, (SELECT count(*) FROM tasks) AS tasks,
        (SELECT count(*) FROM comments) AS comments;
 SELECT id FROM softdelete.trash(NULL::tasks) ORDER BY id;

@@ -25,6 +25,13 @@ SET ROLE regress_upgrader;
 SELECT softdelete.enable('bays');
 DELETE FROM bays WHERE id = 2;
 RESET ROLE;
+-- a table referencing kept under 1.0 accepts a reference to its trash
+-- (issue 13: 1.1 refuses it, see below)
+CREATE TABLE kept_refs (id int PRIMARY KEY, kept_id int REFERENCES kept);
+ALTER TABLE kept_refs OWNER TO regress_upgrader;
+SET ROLE regress_upgrader;
+INSERT INTO kept_refs VALUES (1, 1);
+RESET ROLE;
 
 ALTER EXTENSION softdelete UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'softdelete';
@@ -52,6 +59,14 @@ SELECT pg_describe_object(d.classid, d.objid, 0) AS "Object description"
 
 -- the table enabled before the update still works
 SET ROLE regress_upgrader;
+-- the update put the reference check on its referencing table (issue 13):
+-- the row from before stays, a new reference to the trash is refused
+SELECT tgrelid::regclass AS on_table, tgisinternal FROM pg_trigger
+ WHERE tgfoid = 'softdelete.reference_check_trigger()'::regprocedure;
+INSERT INTO kept_refs VALUES (2, 1);
+\echo :LAST_ERROR_SQLSTATE
+UPDATE kept_refs SET id = 3 WHERE id = 1;   -- keeps its key: allowed
+DROP TABLE kept_refs;
 DELETE FROM kept WHERE id = 2;
 SELECT id FROM kept;
 SELECT id FROM softdelete.trash(NULL::kept) ORDER BY id;

@@ -358,6 +358,9 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 	forthree(lc1, relids, lc2, attnums, lc3, gives)
 		handle_table(lfirst_oid(lc1), (int32) lfirst_int(lc2), lfirst_int(lc3) != 0,
 					 !row_security);
+	/* issue 13: foreign keys to soft-deletable tables get their checks */
+	foreach(lc1, relids)
+		softdelete_refcheck_sync(lfirst_oid(lc1));
 	PG_RETURN_VOID();
 }
 

@@ -590,6 +590,9 @@ softdelete_install(Oid relid, const char *column_name, const RegistryRow *prior)
 		rls_state(relid, &w.rls_enabled, &w.rls_forced);
 	run_as_ddl(install_work, &w);
 	CacheInvalidateRelcacheByRelid(relid);
+	/* issue 13: new references to its trash are refused */
+	CommandCounterIncrement();
+	softdelete_refcheck_sync(relid);
 }
 
 /*
@@ -640,6 +643,9 @@ softdelete_uninstall(Oid relid, const RegistryRow *row)
 	w.row = row;
 	run_as_ddl(uninstall_work, &w);
 	CacheInvalidateRelcacheByRelid(relid);
+	/* issue 13: its reference checks go */
+	CommandCounterIncrement();
+	softdelete_refcheck_sync(relid);
 }
 
 /*

@@ -74,5 +74,6 @@ _PG_init(void)
 								  (Datum) 0);
 	RegisterXactCallback(softdelete_xact_callback, NULL);
 	RegisterSubXactCallback(softdelete_subxact_callback, NULL);
+	softdelete_refcheck_init();	/* reference checks' caches */
 	softdelete_install_hooks();
 }

@@ -335,6 +335,11 @@ extern void softdelete_uninstall(Oid relid, const RegistryRow *row);
 extern void softdelete_sync_partitions(Oid root, const char *column_name,
 									   bool only_new);
 
+/* refcheck.c: the trash in referential integrity (issue 13) */
+#define SOFTDELETE_TRIG_REFCHECK	"softdelete_reference_check"
+extern void softdelete_refcheck_init(void);
+extern void softdelete_refcheck_sync(Oid relid);
+
 /* keys.c */
 extern RowSelector *softdelete_select_by_key(Oid relid, Oid keytype, Datum key);
 extern RowSelector *softdelete_select_trashed_before(Oid relid, Interval *older_than);

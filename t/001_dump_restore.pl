@@ -77,7 +77,14 @@ my $state_sql = q{
     UNION ALL
     SELECT 'readings', id::text, tableoid::regclass::text, deleted_at::text, NULL FROM readings
     UNION ALL
-    SELECT 'trigger', tgrelid::regclass::text, tgname::text, tgenabled::text, NULL
+    -- the reference checks (issue 13) are internal triggers, named with
+    -- their OID like PostgreSQL's own: shown by their foreign key instead
+    SELECT 'trigger', tgrelid::regclass::text,
+           CASE WHEN tgisinternal
+                THEN regexp_replace(tgname, '_[0-9]+$', '') || ' for ' ||
+                     (SELECT conname FROM pg_constraint WHERE oid = tgconstraint)
+                ELSE tgname::text END,
+           tgenabled::text, NULL
       FROM pg_trigger WHERE tgname LIKE 'softdelete%'
     UNION ALL
     SELECT 'policy', polrelid::regclass::text, polname::text, polpermissive::text, NULL
@@ -92,6 +99,8 @@ like($source_state, qr/registry\|notes\|removed_at/, 'source state has the regis
 like($source_state, qr/trigger\|readings_2\|softdelete_after_delete/,
 	'source state has the triggers of a later partition');
 like($source_state, qr/policy\|tenants\|softdelete_filter/, 'source state has the policies');
+like($source_state, qr/trigger\|orders\|softdelete_reference_check for orders_customer_id_fkey/,
+	'source state has the reference check of a foreign key (issue 13)');
 
 # What a normal session sees and does, as the owning role.
 my $behaviour_sql = q{
@@ -101,6 +110,10 @@ my $behaviour_sql = q{
     SELECT 'live readings_2', string_agg(id::text, ',' ORDER BY id) FROM readings_2;
     DELETE FROM customers WHERE id = 2;
     SELECT 'after delete', count(*) FROM orders;
+    CREATE FUNCTION pg_temp.refused(cmd text) RETURNS text LANGUAGE plpgsql AS $$
+    BEGIN EXECUTE cmd; RETURN 'accepted';
+    EXCEPTION WHEN foreign_key_violation THEN RETURN 'refused'; END $$;
+    SELECT 'order for a trashed customer', pg_temp.refused('INSERT INTO orders VALUES (99, 2)');
     SELECT 'restore 1', softdelete.restore('customers', 1);
     SELECT 'restore 2', softdelete.restore('customers', 2);
     SELECT 'live orders again', string_agg(id::text, ',' ORDER BY id) FROM orders;
@@ -110,6 +123,8 @@ my $behaviour_sql = q{
 };
 my $source_behaviour = $node->safe_psql('shop', "BEGIN; $behaviour_sql ROLLBACK;");
 like($source_behaviour, qr/restore 1\|2\n/, 'source: restore brings back the customer and its order');
+like($source_behaviour, qr/order for a trashed customer\|refused/,
+	'source: no new order for a trashed customer (issue 13)');
 
 my $dir = PostgreSQL::Test::Utils::tempdir;
 
