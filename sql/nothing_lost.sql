@@ -205,6 +205,58 @@ SELECT count(*) AS prepared FROM pg_prepared_xacts
  WHERE gid = 'regress_softdelete_prepare';
 SELECT id, deleted_at IS NULL AS live FROM softdelete.with_trash(NULL::albums);
 
+
+-- 8.3, again (found by a review of the fix): a note that a row is moving
+-- must never let another DELETE of it through, and nested statements must
+-- not disturb a real move.  (a) An UPDATE that a later BEFORE UPDATE
+-- trigger skips (the manual's suppress_redundant_updates_trigger, named to
+-- fire last), then a DELETE of the same row in the same statement: soft.
+SET ROLE regress_owner;
+CREATE TABLE acc (id int, region int, v int, PRIMARY KEY (id, region))
+    PARTITION BY LIST (region);
+CREATE TABLE acc_1 PARTITION OF acc FOR VALUES IN (1);
+SELECT softdelete.enable('acc');
+INSERT INTO acc VALUES (1, 1, 0), (2, 1, 0), (3, 1, 0);
+CREATE TRIGGER z_min_update BEFORE UPDATE ON acc
+    FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+GRANT SELECT, UPDATE, DELETE ON acc TO regress_clerk;
+SET ROLE regress_clerk;
+WITH u AS (UPDATE acc SET v = v WHERE id = 1 RETURNING id)
+DELETE FROM acc WHERE id = 1 AND (SELECT count(*) FROM u) >= 0;
+WITH u AS (UPDATE acc SET v = v WHERE id = 2 RETURNING id)
+MERGE INTO acc a USING (SELECT 2 AS id) s
+   ON a.id = s.id AND (SELECT count(*) FROM u) >= 0
+ WHEN MATCHED THEN DELETE;
+SET ROLE regress_owner;
+SELECT id, deleted_at IS NOT NULL AS trashed
+  FROM softdelete.with_trash(NULL::acc) ORDER BY id;
+-- (b) a BEFORE UPDATE trigger that updates another row of the table while
+-- a row moves: the move is still an UPDATE
+CREATE TABLE ord (id int, region int, touched int DEFAULT 0, PRIMARY KEY (id, region))
+    PARTITION BY LIST (region);
+CREATE TABLE ord_1 PARTITION OF ord FOR VALUES IN (1);
+CREATE TABLE ord_2 PARTITION OF ord FOR VALUES IN (2);
+SELECT softdelete.enable('ord');
+INSERT INTO ord VALUES (1, 1), (2, 1);
+CREATE FUNCTION touch_other() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 THEN
+        UPDATE ord SET touched = touched + 1 WHERE id = 2;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER touch BEFORE UPDATE ON ord
+    FOR EACH ROW EXECUTE FUNCTION touch_other();
+GRANT SELECT, UPDATE ON ord TO regress_clerk;
+SET ROLE regress_clerk;
+WITH moved AS (UPDATE ord SET region = 2 WHERE id = 1 RETURNING id)
+SELECT count(*) AS updated FROM moved;
+SET ROLE regress_owner;
+SELECT id, region, touched, deleted_at IS NULL AS live
+  FROM softdelete.with_trash(NULL::ord) ORDER BY id;
+DROP TABLE acc, ord;
+DROP FUNCTION touch_other();
+
 DROP TABLE ledger_lines, ledger, audit_log, boxes, shelves, orders, invoices,
     customers, customer_audit, statements, holds, accounts, sheets, folders,
     docs, tracks, albums;

@@ -95,7 +95,7 @@ require_soft_deletable(Oid relid)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is not soft-deletable", relname),
 				 errhint("Call softdelete.enable('%s') first.",
-						 softdelete_qualified_name(relid))));
+						 softdelete_hint_name(relid))));
 	}
 	return table;
 }
@@ -156,7 +156,7 @@ softdelete_enable(PG_FUNCTION_ARGS)
 					 errdetail("Queries on table \"%s\" would show the partition's trashed rows.",
 							   get_rel_name(top)),
 					 errhint("Call softdelete.enable('%s'); its partitions follow it.",
-							 softdelete_qualified_name(top))));
+							 softdelete_hint_name(top))));
 		}
 	}
 	else if (get_rel_relkind(relid) == RELKIND_RELATION &&
@@ -195,7 +195,7 @@ softdelete_enable(PG_FUNCTION_ARGS)
 				 errmsg("table \"%s\" is already soft-deletable with column \"%s\"",
 						relname, NameStr(row.column_name)),
 				 errhint("Call softdelete.disable('%s') first to change the column.",
-						 softdelete_qualified_name(relid))));
+						 softdelete_hint_name(relid))));
 	}
 
 	attnum = get_attnum(relid, column);
@@ -217,7 +217,7 @@ softdelete_enable(PG_FUNCTION_ARGS)
 							column, relname, format_type_be(atttype)),
 					 errdetail("The soft-delete column must be of type timestamp with time zone."),
 					 errhint("Name another column, as in softdelete.enable('%s', 'deleted_at'), and it will be added if missing.",
-							 softdelete_qualified_name(relid))));
+							 softdelete_hint_name(relid))));
 		atttup = SearchSysCacheAttNum(relid, attnum);
 		if (!HeapTupleIsValid(atttup))
 			elog(ERROR, "cache lookup failed for attribute %d of relation %u",

@@ -290,7 +290,7 @@ handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 						 errdetail("Queries on table \"%s\" would show the partition's trashed rows.",
 								   get_rel_name(relid)),
 						 errhint("Call softdelete.disable('%s') first; as a partition it follows its partitioned table.",
-								 softdelete_qualified_name(lfirst_oid(lc)))));
+								 softdelete_hint_name(lfirst_oid(lc)))));
 		}
 	}
 

@@ -24,9 +24,12 @@
 #include "access/htup_details.h"
 #include "catalog/pg_constraint.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
+#include "utils/partcache.h"
 #include "miscadmin.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -37,16 +40,35 @@ PG_FUNCTION_INFO_V1(softdelete_after_delete);
 PG_FUNCTION_INFO_V1(softdelete_before_truncate);
 
 /*
- * The row a BEFORE UPDATE trigger saw last: a DELETE of it in the same
- * command moves it.  Forgotten at transaction end (softdelete_moving_reset).
+ * Rows whose UPDATE, as the BEFORE UPDATE trigger saw it, does not fit
+ * their partition any more: PostgreSQL moves such a row by deleting it
+ * here (firing BEFORE DELETE triggers) and inserting it in the right
+ * partition.  The DELETE of a noted row at the same trigger depth, in the
+ * same top-level statement, is that move, and takes its note.  One note
+ * per row, so that statements nested in triggers (a deeper depth) cannot
+ * disturb another's; the next row's UPDATE at the same depth drops a
+ * note its own move never took (a later trigger skipped the UPDATE); an
+ * UPDATE that fits its partition is noted nowhere.  Forgotten at
+ * transaction end (softdelete_moving_reset).
  */
-static struct
+typedef struct MoveNote
 {
-	bool		valid;
 	Oid			relid;
 	ItemPointerData tid;
-	CommandId	cid;
-}			moving;
+	int			depth;			/* trigger depth of the UPDATE */
+	TimestampTz statement;		/* start of its top-level statement */
+} MoveNote;
+
+static List *moving = NIL;		/* MoveNote *, in TopTransactionContext */
+
+/* The partition constraint, prepared once per statement (fn_extra) */
+typedef struct PartitionCheck
+{
+	Oid			relid;
+	EState	   *estate;
+	ExprState  *check;
+	TupleTableSlot *slot;
+} PartitionCheck;
 
 /* Per-statement cache in the row trigger's fn_extra */
 typedef struct RowTriggerCache
@@ -84,12 +106,88 @@ refuse_event(const char *funcname, const char *want)
 }
 
 /*
- * softdelete_moving_reset forgets the noted row at transaction end.
+ * softdelete_moving_reset forgets the noted rows at transaction end.
  */
 void
 softdelete_moving_reset(void)
 {
-	moving.valid = false;
+	moving = NIL;
+}
+
+/*
+ * update_leaves_partition says whether newtuple, the new version of a row
+ * of the partition rel, fails rel's partition constraint: its UPDATE will
+ * move it to another partition.
+ */
+static bool
+update_leaves_partition(FunctionCallInfo fcinfo, Relation rel, HeapTuple newtuple)
+{
+	PartitionCheck *pc = (PartitionCheck *) fcinfo->flinfo->fn_extra;
+	ExprContext *econtext;
+	bool		fits;
+
+	if (!rel->rd_rel->relispartition)
+		return false;
+	if (pc == NULL || pc->relid != RelationGetRelid(rel))
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		pc = palloc0(sizeof(PartitionCheck));
+		pc->relid = RelationGetRelid(rel);
+		pc->estate = CreateExecutorState();
+		pc->check = ExecPrepareCheck(RelationGetPartitionQual(rel), pc->estate);
+		/* a copy: a slot on the relcache's descriptor would pin it */
+		pc->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
+											&TTSOpsHeapTuple);
+		fcinfo->flinfo->fn_extra = pc;
+		MemoryContextSwitchTo(old);
+	}
+	econtext = GetPerTupleExprContext(pc->estate);
+	ExecStoreHeapTuple(newtuple, pc->slot, false);
+	econtext->ecxt_scantuple = pc->slot;
+	fits = ExecCheck(pc->check, econtext);
+	ResetExprContext(econtext);
+	ExecClearTuple(pc->slot);
+	return !fits;
+}
+
+/*
+ * trigger_depth returns the depth of trigger nesting, as pg_trigger_depth().
+ */
+static int
+trigger_depth(void)
+{
+	return DatumGetInt32(DirectFunctionCall1(pg_trigger_depth, (Datum) 0));
+}
+
+/*
+ * take_move_note removes the note of this row at this depth in this
+ * statement and returns true, if there is one; with tid NULL it drops
+ * every note of relid at this depth (a new row's UPDATE begins).
+ */
+static bool
+take_move_note(Oid relid, ItemPointer tid)
+{
+	int			depth = trigger_depth();
+	TimestampTz statement = GetCurrentStatementStartTimestamp();
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, moving)
+	{
+		MoveNote   *note = (MoveNote *) lfirst(lc);
+
+		if (note->relid != relid || note->depth != depth)
+			continue;
+		if (tid == NULL || note->statement != statement)
+			moving = foreach_delete_current(moving, lc);
+		else if (ItemPointerEquals(&note->tid, tid))
+		{
+			moving = foreach_delete_current(moving, lc);
+			found = true;
+		}
+	}
+	return found;
 }
 
 /*
@@ -150,29 +248,31 @@ softdelete_before_delete(PG_FUNCTION_ARGS)
 	tuple = trigdata->tg_trigtuple;
 
 	/*
-	 * BEFORE UPDATE (on partitions only): note the row, whose update may
-	 * turn out to move it to another partition.  PostgreSQL then deletes
-	 * it here, firing BEFORE DELETE triggers, and inserts it there.
+	 * BEFORE UPDATE (on partitions only): note the row if its new version
+	 * leaves the partition.  PostgreSQL then deletes it here, firing
+	 * BEFORE DELETE triggers, and inserts it there.
 	 */
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
-		moving.relid = RelationGetRelid(rel);
-		moving.tid = trigdata->tg_trigslot->tts_tid;
-		moving.cid = GetCurrentCommandId(false);
-		moving.valid = true;
+		if (moving != NIL)
+			(void) take_move_note(RelationGetRelid(rel), NULL);
+		if (update_leaves_partition(fcinfo, rel, trigdata->tg_newtuple))
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+			MoveNote   *note = palloc(sizeof(MoveNote));
+
+			note->relid = RelationGetRelid(rel);
+			note->tid = trigdata->tg_trigslot->tts_tid;
+			note->depth = trigger_depth();
+			note->statement = GetCurrentStatementStartTimestamp();
+			moving = lappend(moving, note);
+			MemoryContextSwitchTo(old);
+		}
 		return PointerGetDatum(trigdata->tg_newtuple);
 	}
 	tid = trigdata->tg_trigslot->tts_tid;
-	if (moving.valid)
-	{
-		bool		moves = moving.relid == RelationGetRelid(rel) &&
-			ItemPointerEquals(&moving.tid, &tid) &&
-			moving.cid == GetCurrentCommandId(false);
-
-		moving.valid = false;
-		if (moves)
-			return PointerGetDatum(tuple);	/* an UPDATE stays an UPDATE */
-	}
+	if (moving != NIL && take_move_note(RelationGetRelid(rel), &tid))
+		return PointerGetDatum(tuple);	/* an UPDATE stays an UPDATE */
 
 	cache = (RowTriggerCache *) fcinfo->flinfo->fn_extra;
 	if (cache == NULL || cache->relid != RelationGetRelid(rel))
@@ -255,8 +355,8 @@ softdelete_before_truncate(PG_FUNCTION_ARGS)
 
 	/* name the registered table: a partition follows its root */
 	root = softdelete_lookup(RelationGetRelid(trigdata->tg_relation))->root;
-	relname = softdelete_qualified_name(OidIsValid(root) ? root :
-										RelationGetRelid(trigdata->tg_relation));
+	relname = softdelete_hint_name(OidIsValid(root) ? root :
+								   RelationGetRelid(trigdata->tg_relation));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("cannot truncate soft-deletable table \"%s\"",

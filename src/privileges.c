@@ -56,6 +56,28 @@ softdelete_qualified_name(Oid relid)
 }
 
 /*
+ * softdelete_hint_name returns the relation's qualified name for use
+ * inside a single-quoted string in a hint, as in
+ * softdelete.enable('%s'): single quotes doubled, so that a hint copied
+ * and run names that table, whatever it is called.
+ */
+char *
+softdelete_hint_name(Oid relid)
+{
+	const char *name = softdelete_qualified_name(relid);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (; *name; name++)
+	{
+		if (*name == '\'')
+			appendStringInfoChar(&buf, '\'');
+		appendStringInfoChar(&buf, *name);
+	}
+	return buf.data;
+}
+
+/*
  * softdelete_check_table_kind refuses relations that cannot be
  * soft-deletable: anything but an ordinary or partitioned table, and
  * system catalogs.  "action" names the call, for the message.

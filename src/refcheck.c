@@ -393,7 +393,7 @@ report_trashed_parent(RefCheck *check, Relation rel, TupleTableSlot *slot)
 					   columns, values, parent) :
 			 errdetail("The referenced row of table \"%s\" is in the trash.", parent),
 			 errhint("Restore the parent row first, with softdelete.restore('%s', ...).",
-					 softdelete_qualified_name(check->parent)),
+					 softdelete_hint_name(check->parent)),
 			 errtableconstraint(rel, NameStr(check->conname))));
 }
 

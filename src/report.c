@@ -114,7 +114,7 @@ softdelete_report_refusal(SoftDeleteRefusal kind, const FkEdge *edge,
 					 errdetail("%s is referenced from table \"%s\". Nothing was deleted.",
 							   key_phrase(edge, key), child),
 					 errhint("Call softdelete.enable('%s') too, so that the cascade is soft.",
-							 softdelete_qualified_name(edge->child)),
+							 softdelete_hint_name(edge->child)),
 					 edge_constraint(edge)));
 			break;
 		case SD_REFUSE_REMOVE_CASCADE_NOT_SOFT:
@@ -153,7 +153,7 @@ softdelete_report_refusal(SoftDeleteRefusal kind, const FkEdge *edge,
 							parent, conname, child),
 					 errdetail("The referenced rows would be gone for real while the referencing rows stay in the trash. Nothing was deleted."),
 					 errhint("Call softdelete.enable('%s') too, so that deletes are soft all the way, or remove the referencing rows first.",
-							 softdelete_qualified_name(edge->parent)),
+							 softdelete_hint_name(edge->parent)),
 					 edge_constraint(edge)));
 			break;
 	}

@@ -108,7 +108,7 @@ softdelete_set_retention(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is not soft-deletable", get_rel_name(relid)),
 				 errhint("Call softdelete.enable('%s') first.",
-						 softdelete_qualified_name(relid))));
+						 softdelete_hint_name(relid))));
 	if (table->root != relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

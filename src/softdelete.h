@@ -160,6 +160,7 @@ extern void softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved);
 extern void softdelete_become_extension_owner(SoftDeleteIdentity *saved);
 extern void softdelete_restore_identity(SoftDeleteIdentity *saved);
 extern char *softdelete_qualified_name(Oid relid);
+extern char *softdelete_hint_name(Oid relid);
 
 /* A condition naming rows of one table, on its own (unqualified) columns */
 typedef struct RowSelector

@@ -222,7 +222,7 @@ registered_table(Oid relid)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is not soft-deletable", get_rel_name(relid)),
 				 errhint("Call softdelete.enable('%s') first.",
-						 softdelete_qualified_name(relid))));
+						 softdelete_hint_name(relid))));
 	if (table->root != relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -230,7 +230,7 @@ registered_table(Oid relid)
 						get_rel_name(relid), get_rel_name(table->root)),
 				 errdetail("The unique indexes of a partitioned table are changed for all its partitions."),
 				 errhint("Call softdelete.unique_among_live('%s').",
-						 softdelete_qualified_name(table->root))));
+						 softdelete_hint_name(table->root))));
 	return table;
 }
 
@@ -259,7 +259,7 @@ softdelete_unique_notice(Oid relid)
 				(errmsg("%s \"%s\" of table \"%s\" keeps the values of trashed rows reserved",
 						what_index(ui), ui->name, get_rel_name(relid)),
 				 errhint("Call softdelete.unique_among_live('%s') to make it unique among live rows only.",
-						 softdelete_qualified_name(relid))));
+						 softdelete_hint_name(relid))));
 	}
 }
 
@@ -781,7 +781,7 @@ softdelete_unique_put_back(Oid relid)
 							nfailures == 1 ? "a unique constraint" : "unique constraints"),
 					 errdetail("%s\nNothing was changed.", failures.data),
 					 errhint("Purge or hard-delete the trashed rows that hold these values, or change them, then call softdelete.disable('%s') again.",
-							 softdelete_qualified_name(relid))));
+							 softdelete_hint_name(relid))));
 		{
 			Oid			types[1] = {OIDOID};
 			Datum		values[1] = {ObjectIdGetDatum(relid)};
