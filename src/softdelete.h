@@ -292,7 +292,7 @@ extern void softdelete_read_rows_as_owner(Oid relid, const char *sql,
 
 /* report.c */
 extern void softdelete_report_refusal(SoftDeleteRefusal kind, const FkEdge *edge,
-									  const char *key) pg_attribute_noreturn();
+									  const char *key);
 
 /* fkgraph.c */
 extern List *softdelete_fk_incoming(Oid relid);
