@@ -53,39 +53,9 @@ static uint64
 run_as_extension_owner(const char *sql, int nargs, Oid *types, Datum *values,
 					   int expected, SoftDeleteReader reader, void *out)
 {
-	SoftDeleteIdentity saved;
-	MemoryContext caller = CurrentMemoryContext;
-	uint64		processed;
-	int			ret;
-
-	SPIPlanPtr	plan;
-
-	softdelete_become_extension_owner(&saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(sql, nargs, types);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	/* the latest committed state, under REPEATABLE READ too */
-	CommandCounterIncrement();
-	ret = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
-							   InvalidSnapshot, false, false, 0);
-	if (ret != expected)
-		elog(ERROR, "SPI execution failed for \"%s\": %s", sql,
-			 SPI_result_code_string(ret));
-	processed = SPI_processed;
-	if (reader != NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		reader(SPI_tuptable, processed, out);
-		MemoryContextSwitchTo(old);
-	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-	softdelete_restore_identity(&saved);
-	return processed;
+	return softdelete_run_as_owner(InvalidOid, sql, nargs, types, values, expected,
+								   reader, out,
+								   SD_RUN_LATEST | SD_RUN_EXTENSION_OWNER);
 }
 
 /*

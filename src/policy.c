@@ -405,8 +405,8 @@ remove_filter(Oid relid, const char *column_name, bool rls_was_enabled,
  * triggers out for the rest of the transaction.  (The subtransaction's
  * abort puts back the identity, the GUC nest level and SPI by itself.)
  */
-static int
-begin_ddl(SoftDeleteIdentity *saved)
+int
+softdelete_begin_ddl(SoftDeleteIdentity *saved)
 {
 	int			depth = softdelete_ddl_depth;
 
@@ -417,8 +417,8 @@ begin_ddl(SoftDeleteIdentity *saved)
 	return depth;
 }
 
-static void
-end_ddl(SoftDeleteIdentity *saved)
+void
+softdelete_end_ddl(SoftDeleteIdentity *saved)
 {
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
@@ -426,8 +426,8 @@ end_ddl(SoftDeleteIdentity *saved)
 	softdelete_restore_identity(saved);
 }
 
-static void
-abort_ddl(int depth)
+void
+softdelete_abort_ddl(int depth)
 {
 	softdelete_ddl_depth = depth;
 }
@@ -452,7 +452,7 @@ static void
 run_as_ddl(void (*work) (DdlWork *w), DdlWork *w)
 {
 	SoftDeleteIdentity saved;
-	int			depth = begin_ddl(&saved);
+	int			depth = softdelete_begin_ddl(&saved);
 
 	PG_TRY();
 	{
@@ -460,11 +460,11 @@ run_as_ddl(void (*work) (DdlWork *w), DdlWork *w)
 	}
 	PG_CATCH();
 	{
-		abort_ddl(depth);
+		softdelete_abort_ddl(depth);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	end_ddl(&saved);
+	softdelete_end_ddl(&saved);
 }
 
 /*

@@ -413,3 +413,32 @@ softdelete_registry_invalidate(Datum arg, Oid relid)
 			hash_search(lookup_cache, &entry->relid, HASH_REMOVE, NULL);
 	}
 }
+
+/*
+ * softdelete_require_root returns the registry's view of relid, which
+ * must be a soft-deletable table in its own right: a table that is not
+ * soft-deletable, or a partition of one (detail says why the call is
+ * for its partitioned table, partition_hint names it with one %s), is
+ * refused with 55000.
+ */
+const SoftDeleteTable *
+softdelete_require_root(Oid relid, const char *partition_detail,
+						const char *partition_hint)
+{
+	const SoftDeleteTable *table = softdelete_lookup(relid);
+
+	if (!OidIsValid(table->root))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not soft-deletable", get_rel_name(relid)),
+				 errhint("Call softdelete.enable('%s') first.",
+						 softdelete_hint_name(relid))));
+	if (table->root != relid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is a partition of soft-deletable table \"%s\"",
+						get_rel_name(relid), get_rel_name(table->root)),
+				 errdetail("%s", partition_detail),
+				 errhint(partition_hint, softdelete_hint_name(table->root))));
+	return table;
+}

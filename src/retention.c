@@ -76,7 +76,6 @@ Datum
 softdelete_set_retention(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
-	const SoftDeleteTable *table;
 	SoftDeleteIdentity saved;
 	Oid			argtypes[2] = {REGCLASSOID, INTERVALOID};
 	Datum		values[2];
@@ -102,21 +101,9 @@ softdelete_set_retention(PG_FUNCTION_ARGS)
 				 errhint("Use NULL to keep trashed rows until they are purged by hand.")));
 	softdelete_check_may_manage(relid, "set the retention of");
 
-	table = softdelete_lookup(relid);
-	if (!OidIsValid(table->root))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" is not soft-deletable", get_rel_name(relid)),
-				 errhint("Call softdelete.enable('%s') first.",
-						 softdelete_hint_name(relid))));
-	if (table->root != relid)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" is a partition of soft-deletable table \"%s\"",
-						get_rel_name(relid), get_rel_name(table->root)),
-				 errdetail("A partition keeps its trash as long as its partitioned table does."),
-				 errhint("Set the retention of \"%s\".",
-						 softdelete_qualified_name(table->root))));
+	(void) softdelete_require_root(relid,
+								   "A partition keeps its trash as long as its partitioned table does.",
+								   "Set the retention of \"%s\".");
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);

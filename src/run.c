@@ -54,7 +54,10 @@ softdelete_run_as_owner(Oid relid, const char *sql, int nargs, Oid *types,
 	uint64		processed;
 	int			ret;
 
-	softdelete_become_owner(relid, &saved);
+	if (flags & SD_RUN_EXTENSION_OWNER)
+		softdelete_become_extension_owner(&saved);
+	else
+		softdelete_become_owner(relid, &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (generic_plan || latest)

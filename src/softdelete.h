@@ -149,6 +149,9 @@ extern void softdelete_partition_write(Oid relid, Oid root, bool rls_was_enabled
 extern List *softdelete_partitions_recorded(Oid root);
 extern List *softdelete_oid_list(const char *sql, Oid param);
 extern void softdelete_registry_invalidate(Datum arg, Oid relid);
+extern const SoftDeleteTable *softdelete_require_root(Oid relid,
+													  const char *partition_detail,
+													  const char *partition_hint);
 
 /* privileges.c */
 extern void softdelete_check_table_kind(Oid relid, const char *action);
@@ -211,6 +214,7 @@ typedef enum SoftDeleteRefusal
 /* run.c: flags of softdelete_run_as_owner */
 #define SD_RUN_GENERIC_PLAN		0x01	/* plan without looking at the values */
 #define SD_RUN_LATEST			0x02	/* latest committed state, as RI checks */
+#define SD_RUN_EXTENSION_OWNER	0x04	/* as the extension's owner (its tables) */
 
 typedef void (*SoftDeleteReader) (SPITupleTable *tuptable, uint64 nrows, void *out);
 
@@ -327,6 +331,9 @@ extern void softdelete_install_hooks(void);
 extern void softdelete_fidelity_reset(void);
 
 /* policy.c */
+extern int	softdelete_begin_ddl(SoftDeleteIdentity *saved);
+extern void softdelete_end_ddl(SoftDeleteIdentity *saved);
+extern void softdelete_abort_ddl(int depth);
 extern void softdelete_install(Oid relid, const char *column_name,
 							   const RegistryRow *prior);
 extern bool softdelete_installed_fully(Oid relid, const RegistryRow *row);

@@ -215,23 +215,9 @@ what_index(const UniqueIndex *ui)
 static const SoftDeleteTable *
 registered_table(Oid relid)
 {
-	const SoftDeleteTable *table = softdelete_lookup(relid);
-
-	if (!OidIsValid(table->root))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" is not soft-deletable", get_rel_name(relid)),
-				 errhint("Call softdelete.enable('%s') first.",
-						 softdelete_hint_name(relid))));
-	if (table->root != relid)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" is a partition of soft-deletable table \"%s\"",
-						get_rel_name(relid), get_rel_name(table->root)),
-				 errdetail("The unique indexes of a partitioned table are changed for all its partitions."),
-				 errhint("Call softdelete.unique_among_live('%s').",
-						 softdelete_hint_name(table->root))));
-	return table;
+	return softdelete_require_root(relid,
+								   "The unique indexes of a partitioned table are changed for all its partitions.",
+								   "Call softdelete.unique_among_live('%s').");
 }
 
 /*
@@ -261,31 +247,6 @@ softdelete_unique_notice(Oid relid)
 				 errhint("Call softdelete.unique_among_live('%s') to make it unique among live rows only.",
 						 softdelete_hint_name(relid))));
 	}
-}
-
-/*
- * DDL bracket, as policy.c's: the extension's owner, search_path pinned,
- * our event triggers told to stay out, an SPI connection.
- */
-static int
-begin_ddl(SoftDeleteIdentity *saved)
-{
-	int			depth = softdelete_ddl_depth;
-
-	softdelete_become_extension_owner(saved);
-	softdelete_ddl_depth++;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	return depth;
-}
-
-static void
-end_ddl(SoftDeleteIdentity *saved)
-{
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-	softdelete_ddl_depth--;
-	softdelete_restore_identity(saved);
 }
 
 /*
@@ -565,7 +526,7 @@ softdelete_unique_among_live(PG_FUNCTION_ARGS)
 	}
 
 	indexes = unique_indexes(relid, table->attnum);
-	depth = begin_ddl(&saved);
+	depth = softdelete_begin_ddl(&saved);
 	PG_TRY();
 	{
 		foreach(lc, indexes)
@@ -593,7 +554,7 @@ softdelete_unique_among_live(PG_FUNCTION_ARGS)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	end_ddl(&saved);
+	softdelete_end_ddl(&saved);
 
 	foreach(lc, changed)
 	{
@@ -709,7 +670,7 @@ softdelete_unique_put_back(Oid relid)
 	int			depth;
 
 	initStringInfo(&failures);
-	depth = begin_ddl(&saved);
+	depth = softdelete_begin_ddl(&saved);
 	PG_TRY();
 	{
 		records = read_records(relid);
@@ -796,5 +757,5 @@ softdelete_unique_put_back(Oid relid)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	end_ddl(&saved);
+	softdelete_end_ddl(&saved);
 }
