@@ -205,3 +205,10 @@ SELECT softdelete.sync_reference_checks(r.tbl)
   JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl
  ORDER BY c.oid;
 -- End of: the trash in referential integrity (issue 13) -----------------
+
+-- 1.1 also watches ALTER POLICY: our filter policy may not be changed ------
+DROP EVENT TRIGGER softdelete_ddl_command_end;
+CREATE EVENT TRIGGER softdelete_ddl_command_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE',
+                 'ALTER POLICY')
+    EXECUTE FUNCTION softdelete.ddl_command_end_trigger();

@@ -206,7 +206,8 @@ REVOKE ALL ON FUNCTION softdelete.sql_drop_trigger() FROM PUBLIC;
 REVOKE ALL ON FUNCTION softdelete.ddl_command_start_trigger() FROM PUBLIC;
 
 CREATE EVENT TRIGGER softdelete_ddl_command_end ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE',
+                 'ALTER POLICY')
     EXECUTE FUNCTION softdelete.ddl_command_end_trigger();
 CREATE EVENT TRIGGER softdelete_sql_drop ON sql_drop
     EXECUTE FUNCTION softdelete.sql_drop_trigger();

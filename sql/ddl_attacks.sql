@@ -280,6 +280,22 @@ SELECT diag($$SELECT softdelete.restore('loan', 10)$$);
 SELECT softdelete.restore('lender', 1), softdelete.restore('loan', 10);
 RESET ROLE;
 
+-- ALTER POLICY on our filter (review R3): widening it, or giving it to one
+-- role only, would show the trash; refused, nothing changes.  The table's
+-- own policies may be altered as usual.
+SET ROLE regress_owner;
+CREATE TABLE altered (id int PRIMARY KEY);
+SELECT softdelete.enable('altered');
+CREATE POLICY mine ON altered FOR SELECT USING (true);
+SELECT diag($$ALTER POLICY softdelete_filter ON altered USING (true)$$);
+SELECT diag($$ALTER POLICY softdelete_filter ON altered TO regress_clerk$$);
+SELECT diag($$ALTER POLICY mine ON altered USING (id > 0)$$);
+SELECT pg_get_expr(polqual, polrelid) AS filter FROM pg_policy
+ WHERE polrelid = 'altered'::regclass AND polname = 'softdelete_filter';
+SELECT softdelete.disable('altered');
+DROP TABLE altered;
+RESET ROLE;
+
 -- cleanup
 SET ROLE regress_owner;
 SELECT softdelete.disable(tbl) FROM softdelete.registry ORDER BY tbl::text;

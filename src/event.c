@@ -58,6 +58,67 @@ PG_FUNCTION_INFO_V1(softdelete_ddl_command_end);
 PG_FUNCTION_INFO_V1(softdelete_sql_drop);
 PG_FUNCTION_INFO_V1(softdelete_ddl_command_start);
 
+static Oid	registered_table_named(const char *schema, const char *table,
+								   RegistryRow *row, bool *is_partition,
+								   bool *with_allow);
+
+/*
+ * check_altered_policies refuses an ALTER POLICY that changes one of
+ * our policies (recognised by what it is, as for a DROP): the filter
+ * widened or given to some roles only would show the trash.
+ */
+static void
+check_altered_policies(void)
+{
+	List	   *tables = NIL;
+	ListCell   *lc;
+	uint64		i;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT n.nspname, c.relname"
+					  " FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+					  " JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid"
+					  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid"
+					  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+					  " WHERE d.command_tag OPERATOR(pg_catalog.=) 'ALTER POLICY'",
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		tables = lappend(tables, list_make2(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+											SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
+		MemoryContextSwitchTo(old);
+	}
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	foreach(lc, tables)
+	{
+		List	   *names = (List *) lfirst(lc);
+		RegistryRow row;
+		bool		is_partition;
+		bool		with_allow;
+		Oid			relid = registered_table_named((char *) linitial(names),
+												   (char *) lsecond(names), &row,
+												   &is_partition, &with_allow);
+
+		if (OidIsValid(relid) &&
+			softdelete_missing_piece(relid, NameStr(row.column_name), with_allow,
+									 is_partition) != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot alter the row-level security policies that softdelete put on table \"%s\"",
+							(char *) lsecond(names)),
+					 errdetail("The filter policy must stay exactly \"%s IS NULL\" for every role, or the trash shows.",
+							   NameStr(row.column_name)),
+					 errhint("Add a policy of your own instead; softdelete.disable() removes ours.")));
+	}
+}
+
 /*
  * check_event_protocol refuses calls that are not this event.
  */
@@ -320,6 +381,12 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 	check_event_protocol(fcinfo, "ddl_command_end", "softdelete_ddl_command_end");
 	if (softdelete_ddl_depth > 0)
 		PG_RETURN_VOID();
+	if (strcmp(GetCommandTagName(((EventTriggerData *) fcinfo->context)->tag),
+			   "ALTER POLICY") == 0)
+	{
+		check_altered_policies();
+		PG_RETURN_VOID();
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
