@@ -429,7 +429,9 @@ softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys)
 	appendStringInfoString(&sql, " LIMIT 1");
 	softdelete_run_as_owner(edge->child, sql.data, keys->nkeys, keys->arraytypes,
 							keys->arrays, SPI_OK_SELECT, softdelete_read_first_text,
-							&found, SD_RUN_LATEST);
+							&found,
+							/* READ COMMITTED reads the latest state anyway */
+							IsolationUsesXactSnapshot() ? SD_RUN_LATEST : 0);
 	pfree(sql.data);
 	return found;
 }
