@@ -45,40 +45,6 @@ PG_FUNCTION_INFO_V1(softdelete_hard_delete);
 PG_FUNCTION_INFO_V1(softdelete_undo);
 
 /*
- * require_arg raises null_value_not_allowed for a NULL argument.
- */
-static void
-require_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
-			const char *funcname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" of softdelete.%s() must not be NULL",
-						argname, funcname)));
-}
-
-/*
- * table_arg returns the OID of a regclass argument, checking that the
- * relation exists and can be soft-deletable.
- */
-static Oid
-table_arg(FunctionCallInfo fcinfo, int argno, const char *funcname,
-		  const char *action)
-{
-	Oid			relid;
-
-	require_arg(fcinfo, argno, "tbl", funcname);
-	relid = PG_GETARG_OID(argno);
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	softdelete_check_table_kind(relid, action);
-	return relid;
-}
-
-/*
  * require_soft_deletable returns the registry's view of relid, or raises
  * object_not_in_prerequisite_state if it is not soft-deletable.
  */
@@ -108,7 +74,7 @@ static Oid
 managed_table_arg(FunctionCallInfo fcinfo, const char *funcname,
 				  const char *action)
 {
-	Oid			relid = table_arg(fcinfo, 0, funcname, action);
+	Oid			relid = softdelete_arg_table(fcinfo, 0, funcname, action);
 
 	softdelete_check_may_manage(relid, action);
 	require_soft_deletable(relid);
@@ -122,13 +88,13 @@ managed_table_arg(FunctionCallInfo fcinfo, const char *funcname,
 Datum
 softdelete_enable(PG_FUNCTION_ARGS)
 {
-	Oid			relid = table_arg(fcinfo, 0, "enable", "enable soft delete on");
+	Oid			relid = softdelete_arg_table(fcinfo, 0, "enable", "enable soft delete on");
 	char	   *column;
 	char	   *relname;
 	AttrNumber	attnum;
 	RegistryRow row;
 
-	require_arg(fcinfo, 1, "column_name", "enable");
+	softdelete_arg_required(fcinfo, 1, "column_name", "enable");
 	column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 	softdelete_check_may_manage(relid, "enable soft delete on");
 	LockRelationOid(relid, AccessExclusiveLock);
@@ -250,7 +216,7 @@ softdelete_enable(PG_FUNCTION_ARGS)
 Datum
 softdelete_disable(PG_FUNCTION_ARGS)
 {
-	Oid			relid = table_arg(fcinfo, 0, "disable", "disable soft delete on");
+	Oid			relid = softdelete_arg_table(fcinfo, 0, "disable", "disable soft delete on");
 	RegistryRow row;
 
 	softdelete_check_may_manage(relid, "disable soft delete on");
@@ -279,7 +245,7 @@ key_arg(FunctionCallInfo fcinfo, Oid relid, const char *funcname)
 {
 	Oid			keytype;
 
-	require_arg(fcinfo, 1, "key", funcname);
+	softdelete_arg_required(fcinfo, 1, "key", funcname);
 	keytype = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	if (!OidIsValid(keytype))
 		elog(ERROR, "could not determine the type of the key argument");
@@ -294,7 +260,7 @@ key_arg(FunctionCallInfo fcinfo, Oid relid, const char *funcname)
 Datum
 softdelete_soft_delete(PG_FUNCTION_ARGS)
 {
-	Oid			relid = table_arg(fcinfo, 0, "soft_delete", "soft-delete rows of");
+	Oid			relid = softdelete_arg_table(fcinfo, 0, "soft_delete", "soft-delete rows of");
 	RowSelector *sel;
 	StringInfoData sql;
 	uint64		before;
@@ -307,14 +273,12 @@ softdelete_soft_delete(PG_FUNCTION_ARGS)
 	appendStringInfo(&sql, "DELETE FROM %s WHERE %s",
 					 softdelete_qualified_name(relid), sel->condition);
 	before = softdelete_deletion_rows_stamped();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	ret = SPI_execute_with_args(sql.data, sel->nparams, sel->types, sel->values,
 								NULL, false, 0);
 	if (ret != SPI_OK_DELETE)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	PG_RETURN_INT64((int64) (softdelete_deletion_rows_stamped() - before));
 }
 
@@ -395,12 +359,12 @@ softdelete_with_trash(PG_FUNCTION_ARGS)
 Datum
 softdelete_purge(PG_FUNCTION_ARGS)
 {
-	Oid			relid = table_arg(fcinfo, 0, "purge", "purge");
+	Oid			relid = softdelete_arg_table(fcinfo, 0, "purge", "purge");
 	Interval   *older_than;
 	Interval	zero;
 	uint64		removed;
 
-	require_arg(fcinfo, 1, "older_than", "purge");
+	softdelete_arg_required(fcinfo, 1, "older_than", "purge");
 	older_than = PG_GETARG_INTERVAL_P(1);
 	memset(&zero, 0, sizeof(zero));
 	if (DatumGetInt32(DirectFunctionCall2(interval_cmp,
@@ -440,7 +404,7 @@ softdelete_hard_delete(PG_FUNCTION_ARGS)
 	/* the 1.0 declaration has no third argument: cascade is false there */
 	if (PG_NARGS() > 2)
 	{
-		require_arg(fcinfo, 2, "cascade", "hard_delete");
+		softdelete_arg_required(fcinfo, 2, "cascade", "hard_delete");
 		cascade = PG_GETARG_BOOL(2);
 	}
 	PG_RETURN_INT64((int64) softdelete_remove_rows(relid,
@@ -461,7 +425,7 @@ softdelete_undo(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	bool		left = false;
 
-	require_arg(fcinfo, 0, "deletion", "undo");
+	softdelete_arg_required(fcinfo, 0, "deletion", "undo");
 	id = PG_GETARG_INT64(0);
 	entry = softdelete_journal_entry(id);
 	if (!entry.found)

@@ -73,19 +73,15 @@ check_altered_policies(void)
 	List	   *tables = NIL;
 	ListCell   *lc;
 	uint64		i;
-	int			ret;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT n.nspname, c.relname"
-					  " FROM pg_catalog.pg_event_trigger_ddl_commands() d"
-					  " JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid"
-					  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid"
-					  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
-					  " WHERE d.command_tag OPERATOR(pg_catalog.=) 'ALTER POLICY'",
-					  true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	softdelete_spi_connect();
+	(void) softdelete_spi_run("SELECT n.nspname, c.relname"
+							  " FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+							  " JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid"
+							  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+							  " WHERE d.command_tag OPERATOR(pg_catalog.=) 'ALTER POLICY'",
+							  0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
@@ -94,8 +90,7 @@ check_altered_policies(void)
 											SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
 		MemoryContextSwitchTo(old);
 	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	foreach(lc, tables)
 	{
 		List	   *names = (List *) lfirst(lc);
@@ -376,7 +371,6 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 			   *lc2,
 			   *lc3;
 	uint64		i;
-	int			ret;
 
 	check_event_protocol(fcinfo, "ddl_command_end", "softdelete_ddl_command_end");
 	if (softdelete_ddl_depth > 0)
@@ -388,15 +382,12 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT objid, objsubid, command_tag, command"
-					  " FROM pg_catalog.pg_event_trigger_ddl_commands()"
-					  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-					  " AND object_type OPERATOR(pg_catalog.=) ANY ('{table,\"table column\"}')",
-					  true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	softdelete_spi_connect();
+	(void) softdelete_spi_run("SELECT objid, objsubid, command_tag, command"
+							  " FROM pg_catalog.pg_event_trigger_ddl_commands()"
+							  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+							  " AND object_type OPERATOR(pg_catalog.=) ANY ('{table,\"table column\"}')",
+							  0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -419,8 +410,7 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 		}
 		MemoryContextSwitchTo(old);
 	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 
 	forthree(lc1, relids, lc2, attnums, lc3, gives)
 		handle_table(lfirst_oid(lc1), (int32) lfirst_int(lc2), lfirst_int(lc3) != 0,
@@ -512,15 +502,12 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 
 	check_event_protocol(fcinfo, "sql_drop", "softdelete_sql_drop");
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT objid, objsubid, object_type, address_names"
-					  " FROM pg_catalog.pg_event_trigger_dropped_objects()"
-					  " WHERE object_type OPERATOR(pg_catalog.=) ANY"
-					  " ('{table,\"table column\",trigger,policy}')",
-					  true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	softdelete_spi_connect();
+	(void) softdelete_spi_run("SELECT objid, objsubid, object_type, address_names"
+							  " FROM pg_catalog.pg_event_trigger_dropped_objects()"
+							  " WHERE object_type OPERATOR(pg_catalog.=) ANY"
+							  " ('{table,\"table column\",trigger,policy}')",
+							  0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -573,8 +560,7 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 
 	if (softdelete_ddl_depth > 0)
 		PG_RETURN_VOID();
@@ -640,7 +626,6 @@ softdelete_ddl_command_start(PG_FUNCTION_ARGS)
 	EventTriggerData *trigdata;
 	DropStmt   *stmt;
 	MemoryContext caller = CurrentMemoryContext;
-	int			ret;
 	char	   *tables = NULL;
 
 	trigdata = check_event_protocol(fcinfo, "ddl_command_start",
@@ -652,21 +637,17 @@ softdelete_ddl_command_start(PG_FUNCTION_ARGS)
 		!names_softdelete(stmt->objects))
 		PG_RETURN_VOID();
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	/* a registry row that names no table (left behind) holds nothing up */
-	ret = SPI_execute("SELECT pg_catalog.string_agg(r.tbl::pg_catalog.text, ', ' ORDER BY r.tbl::pg_catalog.text)"
-					  " FROM softdelete.registry r"
-					  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl",
-					  true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	(void) softdelete_spi_run("SELECT pg_catalog.string_agg(r.tbl::pg_catalog.text, ', ' ORDER BY r.tbl::pg_catalog.text)"
+							  " FROM softdelete.registry r"
+							  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl",
+							  0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 		tables = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (tables != NULL)
 		tables = MemoryContextStrdup(caller, tables);
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 
 	if (tables != NULL)
 		ereport(ERROR,

@@ -98,6 +98,23 @@ describe_key(Oid relid, int nkeys, AttrNumber *attnums, Oid *types)
 }
 
 /*
+ * report_key_mismatch refuses a key whose type does not fit the primary
+ * key of relid, with hint as the way to pass one that does.
+ */
+static void
+report_key_mismatch(Oid relid, const char *given, int nkeys, AttrNumber *attnums,
+					Oid *pktypes, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("key of type %s does not match the primary key of table \"%s\"",
+					given, get_rel_name(relid)),
+			 errdetail("The primary key is %s.",
+					   describe_key(relid, nkeys, attnums, pktypes)),
+			 errhint("%s", hint)));
+}
+
+/*
  * key_condition returns SQL text matching the primary key of relid to
  * the parameters $1..$n, and fills in those parameters from key (of type
  * keytype).  Raises an error, changing nothing, when the table has no
@@ -170,13 +187,8 @@ key_condition(Oid relid, Oid keytype, Datum key,
 	if (nkeys == 1 && !type_is_rowtype(keytype))
 	{
 		if (!key_type_fits(keytype, pktypes[0]))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("key of type %s does not match the primary key of table \"%s\"",
-							format_type_be(keytype), get_rel_name(relid)),
-					 errdetail("The primary key is %s.",
-							   describe_key(relid, nkeys, attnums, pktypes)),
-					 errhint("Pass a value of type %s.", format_type_be(pktypes[0]))));
+			report_key_mismatch(relid, format_type_be(keytype), nkeys, attnums, pktypes,
+								psprintf("Pass a value of type %s.", format_type_be(pktypes[0])));
 		if (keytype == UNKNOWNOID)
 		{
 			(*paramtypes)[0] = TEXTOID;
@@ -200,13 +212,8 @@ key_condition(Oid relid, Oid keytype, Datum key,
 		bool		fits;
 
 		if (!type_is_rowtype(keytype))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("key of type %s does not match the primary key of table \"%s\"",
-							format_type_be(keytype), get_rel_name(relid)),
-					 errdetail("The primary key is %s.",
-							   describe_key(relid, nkeys, attnums, pktypes)),
-					 errhint("Pass a row constructor with one value for each key column, as in ROW(1, 2).")));
+			report_key_mismatch(relid, format_type_be(keytype), nkeys, attnums, pktypes,
+								"Pass a row constructor with one value for each key column, as in ROW(1, 2).");
 
 		th = DatumGetHeapTupleHeader(key);
 		desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(th),
@@ -256,13 +263,8 @@ key_condition(Oid relid, Oid keytype, Datum key,
 			char	   *given = format_type_be(keytype);
 
 			ReleaseTupleDesc(desc);
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("key of type %s does not match the primary key of table \"%s\"",
-							given, get_rel_name(relid)),
-					 errdetail("The primary key is %s.",
-							   describe_key(relid, nkeys, attnums, pktypes)),
-					 errhint("Pass a row constructor with one value for each key column, in this order.")));
+			report_key_mismatch(relid, given, nkeys, attnums, pktypes,
+								"Pass a row constructor with one value for each key column, in this order.");
 		}
 		ReleaseTupleDesc(desc);
 	}

@@ -49,19 +49,6 @@
 #include "utils/syscache.h"
 
 /*
- * run_ddl executes one utility statement; the caller is connected to SPI.
- */
-static void
-run_ddl(const char *sql)
-{
-	int			ret = SPI_execute(sql, false, 0);
-
-	if (ret < 0)
-		elog(ERROR, "SPI_execute failed for \"%s\": %s", sql,
-			 SPI_result_code_string(ret));
-}
-
-/*
  * Our objects are known by what they are, never by their names alone: a
  * trigger is ours when it runs one of our trigger functions (by OID) at
  * the right timing, level and event, without a WHEN condition; a policy
@@ -113,16 +100,12 @@ find_trigger(Oid relid, const OurTrigger *which, bool own_only, bool *enabled)
 	Oid			funcoid = LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
 													makeString(pstrdup(which->function))),
 										 0, NULL, false);
-	Relation	tgrel;
-	ScanKeyData key;
-	SysScanDesc scan;
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	SysScanDesc scan = softdelete_scan_of_table(tgrel, TriggerRelidNameIndexId,
+												Anum_pg_trigger_tgrelid, relid);
 	HeapTuple	tup;
 	char	   *found = NULL;
 
-	tgrel = table_open(TriggerRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
@@ -189,16 +172,12 @@ find_policy(Oid relid, bool filter, const char *column_name)
 {
 	AttrNumber	attnum = filter ? get_attnum(relid, column_name) : InvalidAttrNumber;
 	const char *ourname = filter ? SOFTDELETE_POLICY_FILTER : SOFTDELETE_POLICY_ALLOW;
-	Relation	polrel;
-	ScanKeyData key;
-	SysScanDesc scan;
+	Relation	polrel = table_open(PolicyRelationId, AccessShareLock);
+	SysScanDesc scan = softdelete_scan_of_table(polrel, PolicyPolrelidPolnameIndexId,
+												Anum_pg_policy_polrelid, relid);
 	HeapTuple	tup;
 	char	   *found = NULL;
 
-	polrel = table_open(PolicyRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(polrel, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
@@ -298,7 +277,7 @@ ensure_trigger(Oid relid, const OurTrigger *which)
 					   quote_identifier(which->name), which->when,
 					   softdelete_qualified_name(relid), which->level,
 					   which->function);
-	run_ddl(sql);
+	softdelete_run_ddl(sql);
 	pfree(sql);
 }
 
@@ -316,7 +295,7 @@ drop_trigger(Oid relid, const OurTrigger *which)
 		char	   *sql = psprintf("DROP TRIGGER %s ON %s", quote_identifier(name),
 								   softdelete_qualified_name(relid));
 
-		run_ddl(sql);
+		softdelete_run_ddl(sql);
 		pfree(sql);
 	}
 }
@@ -347,7 +326,7 @@ ensure_filter(Oid relid, const char *column_name, bool with_allow)
 					   " USING (%s IS NULL)",
 					   quote_identifier(SOFTDELETE_POLICY_FILTER), qualified,
 					   quote_identifier(column_name));
-		run_ddl(sql);
+		softdelete_run_ddl(sql);
 		pfree(sql);
 	}
 	if (with_allow && find_policy(relid, false, NULL) == NULL)
@@ -355,12 +334,12 @@ ensure_filter(Oid relid, const char *column_name, bool with_allow)
 		sql = psprintf("CREATE POLICY %s ON %s AS PERMISSIVE FOR ALL TO PUBLIC"
 					   " USING (true) WITH CHECK (true)",
 					   quote_identifier(SOFTDELETE_POLICY_ALLOW), qualified);
-		run_ddl(sql);
+		softdelete_run_ddl(sql);
 		pfree(sql);
 	}
 	sql = psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY",
 				   qualified);
-	run_ddl(sql);
+	softdelete_run_ddl(sql);
 	pfree(sql);
 }
 
@@ -380,56 +359,21 @@ remove_filter(Oid relid, const char *column_name, bool rls_was_enabled,
 	while ((name = find_policy(relid, true, column_name)) != NULL)
 	{
 		sql = psprintf("DROP POLICY %s ON %s", quote_identifier(name), qualified);
-		run_ddl(sql);
+		softdelete_run_ddl(sql);
 		pfree(sql);
 	}
 	if (!rls_was_enabled && (name = find_policy(relid, false, NULL)) != NULL)
 	{
 		sql = psprintf("DROP POLICY %s ON %s", quote_identifier(name), qualified);
-		run_ddl(sql);
+		softdelete_run_ddl(sql);
 		pfree(sql);
 	}
 	sql = psprintf("ALTER TABLE %s %s ROW LEVEL SECURITY, %s ROW LEVEL SECURITY",
 				   qualified,
 				   rls_was_enabled ? "ENABLE" : "DISABLE",
 				   rls_was_forced ? "FORCE" : "NO FORCE");
-	run_ddl(sql);
+	softdelete_run_ddl(sql);
 	pfree(sql);
-}
-
-/*
- * begin_ddl and end_ddl bracket our DDL: the extension's owner, pinned
- * search_path, an SPI connection, and our event triggers told to stay out.
- * The caller runs the DDL under PG_TRY and calls abort_ddl when it fails:
- * an error caught by a PL/pgSQL EXCEPTION block must not leave our event
- * triggers out for the rest of the transaction.  (The subtransaction's
- * abort puts back the identity, the GUC nest level and SPI by itself.)
- */
-int
-softdelete_begin_ddl(SoftDeleteIdentity *saved)
-{
-	int			depth = softdelete_ddl_depth;
-
-	softdelete_become_extension_owner(saved);
-	softdelete_ddl_depth++;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	return depth;
-}
-
-void
-softdelete_end_ddl(SoftDeleteIdentity *saved)
-{
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-	softdelete_ddl_depth--;
-	softdelete_restore_identity(saved);
-}
-
-void
-softdelete_abort_ddl(int depth)
-{
-	softdelete_ddl_depth = depth;
 }
 
 /* What one piece of our DDL works on */
@@ -548,7 +492,7 @@ install_work(DdlWork *w)
 								   softdelete_qualified_name(w->relid),
 								   quote_identifier(w->column_name));
 
-		run_ddl(sql);
+		softdelete_run_ddl(sql);
 		pfree(sql);
 	}
 	ensure_trigger(w->relid, &row_trigger);

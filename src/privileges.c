@@ -316,3 +316,38 @@ softdelete_restore_identity(SoftDeleteIdentity *saved)
 		AtEOXact_GUC(true, saved->guc_nestlevel);
 	SetUserIdAndSecContext(saved->saved_userid, saved->saved_sec_context);
 }
+
+/*
+ * softdelete_arg_required raises null_value_not_allowed for a NULL argument.
+ */
+void
+softdelete_arg_required(FunctionCallInfo fcinfo, int argno, const char *argname,
+			const char *funcname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" of softdelete.%s() must not be NULL",
+						argname, funcname)));
+}
+
+/*
+ * softdelete_arg_table returns the OID of a regclass argument, checking that the
+ * relation exists and (unless action is NULL) can be soft-deletable.
+ */
+Oid
+softdelete_arg_table(FunctionCallInfo fcinfo, int argno, const char *funcname,
+		  const char *action)
+{
+	Oid			relid;
+
+	softdelete_arg_required(fcinfo, argno, "tbl", funcname);
+	relid = PG_GETARG_OID(argno);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (action != NULL)
+		softdelete_check_table_kind(relid, action);
+	return relid;
+}

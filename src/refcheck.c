@@ -40,12 +40,8 @@
  * this extension (they run with row security not forced, as the RI
  * triggers do: ON UPDATE CASCADE keeps references, it makes none).
  *
- * softdelete_refcheck_sync puts these triggers where they belong and
- * removes them where they no longer do: enable() and disable() call it,
- * the ddl_command_end event trigger calls it for the tables a command
- * touched (a foreign key created, a partition attached, a constraint's
- * deferrability altered), and the 1.0 -> 1.1 upgrade for every
- * soft-deletable table.
+ * This file is the check itself, run as the trigger fires; refcheck_sync.c
+ * puts the triggers where they belong.
  *
  *-------------------------------------------------------------------------
  */
@@ -86,7 +82,6 @@
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(softdelete_reference_check);
-PG_FUNCTION_INFO_V1(softdelete_sync_reference_checks);
 
 /* What one foreign key's check needs, cached per backend by constraint */
 typedef struct RefCheck
@@ -156,19 +151,6 @@ softdelete_refcheck_init(void)
 {
 	CacheRegisterSyscacheCallback(CONSTROID, refcheck_invalidate, (Datum) 0);
 	CacheRegisterRelcacheCallback(refcheck_invalidate_rel, (Datum) 0);
-}
-
-/*
- * check_function returns the OID of softdelete.reference_check_trigger(),
- * or InvalidOid while the extension is still at 1.0 (the library serves
- * both versions).
- */
-static Oid
-check_function(void)
-{
-	return LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
-									 makeString("reference_check_trigger")),
-						  0, NULL, true);
 }
 
 /*
@@ -245,16 +227,14 @@ prepare_check(RefCheck *entry, const char *stamp)
 	}
 	appendStringInfoString(&sql, " FOR SHARE OF p");
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	plan = SPI_prepare(sql.data, entry->nkeys, entry->child_types);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
 			 SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	pfree(sql.data);
 	entry->plan = plan;
 	namestrcpy(&entry->stamp, stamp);
@@ -271,15 +251,8 @@ get_check(Oid conoid)
 	bool		found;
 
 	if (checks == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(RefCheck);
-		ctl.hcxt = CacheMemoryContext;
-		checks = hash_create("softdelete reference checks", 16, &ctl,
-							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		checks = softdelete_oid_hash("softdelete reference checks", 16,
+									 sizeof(RefCheck), CacheMemoryContext);
 	entry = hash_search(checks, &conoid, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -508,8 +481,7 @@ softdelete_reference_check(PG_FUNCTION_ARGS)
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
 	/* planned as it runs: the plan cache does not tell NOFORCE apart */
 	ensure_plan(check, NameStr(parent->column_name));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	ret = SPI_execute_plan(check->plan, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
@@ -520,289 +492,10 @@ softdelete_reference_check(PG_FUNCTION_ARGS)
 		trashed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 											 SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	SetUserIdAndSecContext(saved_userid, saved_sec_context);
 
 	if (trashed)
 		report_trashed_parent(check, rel, newslot);
 	return PointerGetDatum(NULL);
-}
-
-/*
- * Our check trigger on a referencing leaf, as found in pg_trigger.
- */
-typedef struct FoundCheck
-{
-	Oid			trigoid;
-	Oid			conoid;
-	bool		deferrable;
-	bool		deferred;
-	int16		tgtype;
-	int			natts;
-} FoundCheck;
-
-#define CHECK_TGTYPE (TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE)
-
-/*
- * parent_soft_deletable says whether a referenced table is soft-deletable
- * (or a partition of one).
- */
-static bool
-parent_soft_deletable(Oid relid)
-{
-	return OidIsValid(softdelete_lookup(relid)->root);
-}
-
-/*
- * drop_check drops one of our check triggers: the internal dependency on
- * its foreign key goes first, so that it may be dropped alone.  A trigger
- * with events still pending in this transaction is not dropped under
- * them (CheckTableNotInUse says so).
- */
-static void
-drop_check(Oid leaf, Oid trigoid)
-{
-	ObjectAddress obj;
-	Relation	rel = table_open(leaf, AccessExclusiveLock);
-
-	CheckTableNotInUse(rel, "DROP TRIGGER");
-	table_close(rel, NoLock);
-	deleteDependencyRecordsForClass(TriggerRelationId, trigoid,
-									ConstraintRelationId, DEPENDENCY_INTERNAL);
-	CommandCounterIncrement();
-	ObjectAddressSet(obj, TriggerRelationId, trigoid);
-	performDeletion(&obj, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
-	CommandCounterIncrement();
-}
-
-/*
- * create_check puts our check trigger for foreign key conoid on leaf, as
- * PostgreSQL creates its own: internal, tied to the constraint, with its
- * deferrability, firing on INSERT and on UPDATE OF the key columns.
- */
-static void
-create_check(Oid leaf, Oid conoid, Oid funcoid)
-{
-	HeapTuple	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
-	Form_pg_constraint con;
-	CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
-	AttrNumber	child_attnums[INDEX_MAX_KEYS];
-	AttrNumber	parent_attnums[INDEX_MAX_KEYS];
-	Oid			pf_eq_op[INDEX_MAX_KEYS];
-	int			nkeys;
-	int			i;
-	Oid			confrelid;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for constraint %u", conoid);
-	con = (Form_pg_constraint) GETSTRUCT(tup);
-	stmt->deferrable = con->condeferrable;
-	stmt->initdeferred = con->condeferred;
-	confrelid = con->confrelid;
-	DeconstructFkConstraintRow(tup, &nkeys, child_attnums, parent_attnums,
-							   pf_eq_op, NULL, NULL, NULL, NULL);
-	ReleaseSysCache(tup);
-
-	stmt->replace = false;
-	stmt->isconstraint = true;
-	stmt->trigname = SOFTDELETE_TRIG_REFCHECK;
-	stmt->relation = NULL;
-	stmt->funcname = list_make2(makeString(SOFTDELETE_SCHEMA),
-								makeString("reference_check_trigger"));
-	stmt->args = NIL;
-	stmt->row = true;
-	stmt->timing = TRIGGER_TYPE_AFTER;
-	stmt->events = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE;
-	stmt->columns = NIL;
-	for (i = 0; i < nkeys; i++)
-		stmt->columns = lappend(stmt->columns,
-								makeString(get_attname(leaf, child_attnums[i], false)));
-	stmt->whenClause = NULL;
-	stmt->transitionRels = NIL;
-	stmt->constrrel = NULL;
-
-	(void) CreateTrigger(stmt, NULL, leaf, confrelid, conoid, InvalidOid,
-						 funcoid, InvalidOid, NULL, true, false);
-	CommandCounterIncrement();
-}
-
-/*
- * sync_leaf gives the ordinary table leaf exactly the check triggers it
- * should have: one for each foreign key of leaf that PostgreSQL checks
- * there (its RI_FKey_check_ins trigger) and whose referenced table is
- * soft-deletable, with the key's current deferrability.
- */
-static void
-sync_leaf(Oid leaf, Oid funcoid)
-{
-	Relation	tgrel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	List	   *wanted = NIL;
-	List	   *found = NIL;
-	ListCell   *lc;
-
-	tgrel = table_open(TriggerRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(leaf));
-	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
-
-		if (trig->tgfoid == F_RI_FKEY_CHECK_INS && OidIsValid(trig->tgconstraint))
-			wanted = list_append_unique_oid(wanted, trig->tgconstraint);
-		else if (trig->tgfoid == funcoid)
-		{
-			FoundCheck *f = palloc(sizeof(FoundCheck));
-
-			f->trigoid = trig->oid;
-			f->conoid = trig->tgconstraint;
-			f->deferrable = trig->tgdeferrable;
-			f->deferred = trig->tginitdeferred;
-			f->tgtype = trig->tgtype;
-			f->natts = trig->tgattr.dim1;
-			found = lappend(found, f);
-		}
-	}
-	systable_endscan(scan);
-	table_close(tgrel, AccessShareLock);
-
-	/* keep only the foreign keys to soft-deletable tables */
-	foreach(lc, wanted)
-	{
-		HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(lfirst_oid(lc)));
-		bool		keep = false;
-
-		if (HeapTupleIsValid(ctup))
-		{
-			keep = parent_soft_deletable(((Form_pg_constraint) GETSTRUCT(ctup))->confrelid);
-			ReleaseSysCache(ctup);
-		}
-		if (!keep)
-			wanted = foreach_delete_current(wanted, lc);
-	}
-
-	/* drop what is not wanted, or is not as the key is now */
-	foreach(lc, found)
-	{
-		FoundCheck *f = (FoundCheck *) lfirst(lc);
-		bool		right = false;
-
-		if (list_member_oid(wanted, f->conoid) && f->tgtype == CHECK_TGTYPE)
-		{
-			HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(f->conoid));
-
-			if (HeapTupleIsValid(ctup))
-			{
-				Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(ctup);
-
-				right = con->condeferrable == f->deferrable &&
-					con->condeferred == f->deferred;
-				ReleaseSysCache(ctup);
-			}
-		}
-		if (right)
-			wanted = list_delete_oid(wanted, f->conoid);
-		else
-			drop_check(leaf, f->trigoid);
-	}
-
-	foreach(lc, wanted)
-		create_check(leaf, lfirst_oid(lc), funcoid);
-}
-
-/*
- * add_leaves appends relid, or the ordinary tables below it if it is
- * partitioned, to *leaves.
- */
-static void
-add_leaves(List **leaves, Oid relid)
-{
-	char		relkind = get_rel_relkind(relid);
-
-	if (relkind == RELKIND_RELATION)
-		*leaves = list_append_unique_oid(*leaves, relid);
-	else if (relkind == RELKIND_PARTITIONED_TABLE)
-	{
-		List	   *tree = find_all_inheritors(relid, NoLock, NULL);
-		ListCell   *lc;
-
-		foreach(lc, tree)
-			if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_RELATION)
-				*leaves = list_append_unique_oid(*leaves, lfirst_oid(lc));
-	}
-}
-
-/*
- * softdelete_refcheck_sync brings the check triggers in line around
- * relid: on relid itself (and its partitions) as a referencing table, and
- * on every table that references relid or one of its partitions.  The
- * registry must already say whether relid is soft-deletable (the caller
- * has made its change visible).
- */
-void
-softdelete_refcheck_sync(Oid relid)
-{
-	Oid			funcoid = check_function();
-	List	   *rels;
-	List	   *leaves = NIL;
-	Relation	conrel;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	ListCell   *lc;
-
-	if (!OidIsValid(funcoid) || !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		return;
-	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
-		rels = find_all_inheritors(relid, NoLock, NULL);
-	else if (get_rel_relkind(relid) == RELKIND_RELATION)
-		rels = list_make1_oid(relid);
-	else
-		return;
-	foreach(lc, rels)
-		add_leaves(&leaves, lfirst_oid(lc));
-
-	/* pg_constraint has no index on confrelid: one scan, as fkgraph.c */
-	conrel = table_open(ConstraintRelationId, AccessShareLock);
-	scan = systable_beginscan(conrel, InvalidOid, false, NULL, 0, NULL);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
-
-		if (con->contype == CONSTRAINT_FOREIGN &&
-			list_member_oid(rels, con->confrelid))
-			add_leaves(&leaves, con->conrelid);
-	}
-	systable_endscan(scan);
-	table_close(conrel, AccessShareLock);
-
-	foreach(lc, leaves)
-		sync_leaf(lfirst_oid(lc), funcoid);
-}
-
-/*
- * sync_reference_checks(tbl regclass): the upgrade script's way to put
- * the check triggers around a table enabled under 1.0.  For the table's
- * managers only.
- */
-Datum
-softdelete_sync_reference_checks(PG_FUNCTION_ARGS)
-{
-	Oid			relid;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"tbl\" of softdelete.sync_reference_checks() must not be NULL")));
-	relid = PG_GETARG_OID(0);
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	softdelete_check_may_manage(relid, "check references of");
-	softdelete_refcheck_sync(relid);
-	PG_RETURN_VOID();
 }

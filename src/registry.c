@@ -47,14 +47,12 @@ write_registry(const char *sql, int nargs, Oid *argtypes, Datum *values,
 {
 	int			ret;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	ret = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
 	if (ret != expected)
 		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
 			 SPI_result_code_string(ret));
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 }
 
 /*
@@ -114,11 +112,9 @@ softdelete_registry_read(Oid relid)
 {
 	RegistryRow row;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	row = registry_read_connected(relid);
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	return row;
 }
 
@@ -197,8 +193,7 @@ softdelete_partition_read(Oid relid, Oid *root)
 	memset(&row, 0, sizeof(row));
 	*root = InvalidOid;
 	values[0] = ObjectIdGetDatum(relid);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	ret = SPI_execute_with_args("SELECT root, rls_was_enabled, rls_was_forced"
 								" FROM softdelete.partitions"
 								" WHERE tbl OPERATOR(pg_catalog.=) $1",
@@ -216,8 +211,7 @@ softdelete_partition_read(Oid relid, Oid *root)
 		row.rls_was_enabled = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
 		row.rls_was_forced = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
 	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	return row;
 }
 
@@ -262,8 +256,7 @@ softdelete_oid_list(const char *sql, Oid param)
 	int			ret;
 
 	values[0] = ObjectIdGetDatum(param);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
@@ -278,8 +271,7 @@ softdelete_oid_list(const char *sql, Oid param)
 															SPI_tuptable->tupdesc, 1, &isnull)));
 		MemoryContextSwitchTo(old);
 	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	return result;
 }
 
@@ -310,15 +302,8 @@ softdelete_lookup(Oid relid)
 	uint64		started_at;
 
 	if (lookup_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(SoftDeleteTable);
-		ctl.hcxt = CacheMemoryContext;
-		lookup_cache = hash_create("softdelete registry cache", 64, &ctl,
-								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		lookup_cache = softdelete_oid_hash("softdelete registry cache", 64,
+										   sizeof(SoftDeleteTable), CacheMemoryContext);
 
 	entry = hash_search(lookup_cache, &relid, HASH_FIND, NULL);
 	if (entry != NULL)
@@ -343,8 +328,7 @@ softdelete_lookup(Oid relid)
 	 */
 	if (OidIsValid(get_extension_oid("softdelete", true)))
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		softdelete_spi_connect();
 		{
 			RegistryRow row = registry_read_connected(relid);
 
@@ -373,8 +357,7 @@ softdelete_lookup(Oid relid)
 				list_free(ancestors);
 			}
 		}
-		if (SPI_finish() != SPI_OK_FINISH)
-			elog(ERROR, "SPI_finish failed");
+		softdelete_spi_finish();
 
 		if (OidIsValid(result->root))
 			result->attnum = get_attnum(relid, NameStr(result->column_name));

@@ -116,8 +116,12 @@ softdelete_bypass_reset(void)
 	bypass_stack = NIL;
 }
 
+/*
+ * scheduled_before looks a row up in the removal schedule (entering it,
+ * with HASH_ENTER) and says whether it was there before.
+ */
 static bool
-mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
+scheduled_before(HTAB *scheduled, Oid relid, ItemPointer tid, HASHACTION action)
 {
 	RemovedKey	key;
 	bool		found;
@@ -125,8 +129,17 @@ mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
 	memset(&key, 0, sizeof(key));
 	key.relid = relid;
 	key.tid = *tid;
-	hash_search(scheduled, &key, HASH_ENTER, &found);
-	return !found;
+	hash_search(scheduled, &key, action, &found);
+	return found;
+}
+
+/*
+ * mark_scheduled schedules a row for removal; false if it was already.
+ */
+static bool
+mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
+{
+	return !scheduled_before(scheduled, relid, tid, HASH_ENTER);
 }
 
 /*
@@ -135,14 +148,7 @@ mark_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
 static bool
 is_scheduled(HTAB *scheduled, Oid relid, ItemPointer tid)
 {
-	RemovedKey	key;
-	bool		found;
-
-	memset(&key, 0, sizeof(key));
-	key.relid = relid;
-	key.tid = *tid;
-	hash_search(scheduled, &key, HASH_FIND, &found);
-	return found;
+	return scheduled_before(scheduled, relid, tid, HASH_FIND);
 }
 
 /*

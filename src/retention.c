@@ -80,18 +80,8 @@ softdelete_set_retention(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {REGCLASSOID, INTERVALOID};
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
-	int			ret;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"tbl\" of softdelete.set_retention() must not be NULL")));
-	relid = PG_GETARG_OID(0);
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	softdelete_check_table_kind(relid, "set the retention of");
+	relid = softdelete_arg_table(fcinfo, 0, "set_retention", "set the retention of");
 	if (PG_ARGISNULL(1))
 		nulls[1] = 'n';
 	else if (interval_is_negative(PG_GETARG_INTERVAL_P(1)))
@@ -110,54 +100,47 @@ softdelete_set_retention(PG_FUNCTION_ARGS)
 
 	/* only the extension writes the registry */
 	softdelete_become_extension_owner(&saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("UPDATE softdelete.registry SET retention = $2"
-								" WHERE tbl OPERATOR(pg_catalog.=) $1",
-								2, argtypes, values, nulls, false, 0);
-	if (ret != SPI_OK_UPDATE)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != 1)
+	softdelete_spi_connect();
+	if (softdelete_spi_run("UPDATE softdelete.registry SET retention = $2"
+						   " WHERE tbl OPERATOR(pg_catalog.=) $1",
+						   2, argtypes, values, nulls, false, 0, SPI_OK_UPDATE) != 1)
 		elog(ERROR, "registry row of table \"%s\" not found", get_rel_name(relid));
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	softdelete_restore_identity(&saved);
 	PG_RETURN_VOID();
+}
+
+/* read_expiring reads one row of expiring_tables' query */
+static void
+read_expiring(HeapTuple tup, TupleDesc desc, void *state)
+{
+	List	  **tables = (List **) state;
+	ExpiringTable *t = palloc(sizeof(ExpiringTable));
+	bool		isnull;
+
+	t->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	t->cutoff = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+	*tables = lappend(*tables, t);
 }
 
 /*
  * expiring_tables reads the tables that have a retention, with the
  * cutoff of each as of now, in name order.  The caller is connected to
- * SPI; the list is allocated in the caller's memory context.
+ * SPI; the list is allocated in cxt.
  */
 static List *
 expiring_tables(MemoryContext cxt)
 {
 	List	   *tables = NIL;
-	uint64		i;
-	int			ret;
 
-	ret = SPI_execute("SELECT r.tbl::pg_catalog.oid,"
-					  " pg_catalog.now() OPERATOR(pg_catalog.-) r.retention"
-					  " FROM softdelete.registry r"
-					  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl"
-					  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
-					  " WHERE r.retention IS NOT NULL"
-					  " ORDER BY n.nspname, c.relname",
-					  true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		ExpiringTable *t = MemoryContextAlloc(cxt, sizeof(ExpiringTable));
-
-		t->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
-		t->cutoff = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
-		tables = lappend(tables, t);
-	}
+	(void) softdelete_spi_rows("SELECT r.tbl::pg_catalog.oid,"
+							  " pg_catalog.now() OPERATOR(pg_catalog.-) r.retention"
+							  " FROM softdelete.registry r"
+							  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+							  " WHERE r.retention IS NOT NULL"
+							  " ORDER BY n.nspname, c.relname",
+							  0, NULL, NULL, true, cxt, read_expiring, &tables);
 	return tables;
 }
 
@@ -168,58 +151,57 @@ expiring_tables(MemoryContext cxt)
  * the table's turn with a WARNING (*skipped), the rest of the call goes
  * on; any other error ends the call.  Returns the rows removed.
  */
+/* One batch, as a step softdelete_try can run */
+typedef struct PurgeStep
+{
+	Oid			relid;
+	RowSelector sel;
+	uint64		limit;
+	uint64		removed;
+} PurgeStep;
+
+static void
+purge_step(void *arg)
+{
+	PurgeStep  *step = (PurgeStep *) arg;
+
+	step->removed = softdelete_remove_rows_limited(step->relid, &step->sel,
+												   step->limit);
+}
+
 static uint64
 purge_batch(Oid relid, const char *relname, const char *cond,
 			TimestampTz cutoff, int batch_rows, bool *skipped)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	Oid			types[1] = {TIMESTAMPTZOID};
 	Datum		values[1];
-	volatile uint64 removed = 0;
+	PurgeStep	step;
+	ErrorData  *edata;
 
 	values[0] = TimestampTzGetDatum(cutoff);
-	*skipped = false;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		RowSelector sel;
-
-		sel.condition = (char *) cond;
-		sel.nparams = 1;
-		sel.types = types;
-		sel.values = values;
-		removed = softdelete_remove_rows_limited(relid, &sel, (uint64) batch_rows);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != ERRCODE_FOREIGN_KEY_VIOLATION &&
-			edata->sqlerrcode != ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE &&
-			edata->sqlerrcode != ERRCODE_UNDEFINED_TABLE)
-			ReThrowError(edata);
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("softdelete.purge_expired: table %s skipped: %s",
-						relname, edata->message),
-				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-				 edata->hint ? errhint("%s", edata->hint) : 0));
-		FreeErrorData(edata);
-		*skipped = true;
-	}
-	PG_END_TRY();
-	return removed;
+	step.relid = relid;
+	step.sel.condition = (char *) cond;
+	step.sel.nparams = 1;
+	step.sel.types = types;
+	step.sel.values = values;
+	step.limit = (uint64) batch_rows;
+	step.removed = 0;
+	edata = softdelete_try(purge_step, &step);
+	*skipped = edata != NULL;
+	if (edata == NULL)
+		return step.removed;
+	if (edata->sqlerrcode != ERRCODE_FOREIGN_KEY_VIOLATION &&
+		edata->sqlerrcode != ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE &&
+		edata->sqlerrcode != ERRCODE_UNDEFINED_TABLE)
+		ReThrowError(edata);
+	ereport(WARNING,
+			(errcode(edata->sqlerrcode),
+			 errmsg("softdelete.purge_expired: table %s skipped: %s",
+					relname, edata->message),
+			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+			 edata->hint ? errhint("%s", edata->hint) : 0));
+	FreeErrorData(edata);
+	return 0;
 }
 
 /*
@@ -326,8 +308,7 @@ purge_tables(int batch_rows)
 						   (unsigned long) total,
 						   total, nchecked, nchecked == 1 ? "table" : "tables", nskipped)));
 	MemoryContextDelete(batchcxt);
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 }
 
 /*
@@ -342,10 +323,7 @@ softdelete_purge_expired(PG_FUNCTION_ARGS)
 	int			batch_rows;
 	LOCKTAG		tag;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"batch_rows\" of softdelete.purge_expired() must not be NULL")));
+	softdelete_arg_required(fcinfo, 0, "batch_rows", "purge_expired");
 	batch_rows = PG_GETARG_INT32(0);
 	if (batch_rows < 1)
 		ereport(ERROR,

@@ -58,8 +58,7 @@ softdelete_run_as_owner(Oid relid, const char *sql, int nargs, Oid *types,
 		softdelete_become_extension_owner(&saved);
 	else
 		softdelete_become_owner(relid, &saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	if (generic_plan || latest)
 	{
 		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types,
@@ -95,8 +94,7 @@ softdelete_run_as_owner(Oid relid, const char *sql, int nargs, Oid *types,
 		reader(SPI_tuptable, processed, out);
 		MemoryContextSwitchTo(old);
 	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	softdelete_restore_identity(&saved);
 	return processed;
 }
@@ -553,8 +551,7 @@ softdelete_read_rows_as_owner(Oid relid, const char *sql, Tuplestorestate *store
 	Portal		portal;
 
 	softdelete_become_owner(relid, &saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	softdelete_spi_connect();
 	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, false, 0);
 	for (;;)
 	{
@@ -583,8 +580,7 @@ softdelete_read_rows_as_owner(Oid relid, const char *sql, Tuplestorestate *store
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	softdelete_restore_identity(&saved);
 }
 

@@ -7,17 +7,25 @@
  * Layers, top to bottom (a room calls only rooms below it):
  *
  *	entries		softdelete.c (_PG_init, GUCs), xact.c (transaction
- *				callbacks), api.c (SQL functions), intercept.c (DELETE
- *				triggers), fidelity.c (planner/executor hooks), event.c
- *				(event triggers)
+ *				callbacks), api.c (SQL functions), retention.c
+ *				(set_retention, purge_expired), unique.c and
+ *				unique_put_back.c (unique_among_live, and disable's side of
+ *				it), intercept.c (DELETE triggers), fidelity.c
+ *				(planner/executor hooks), event.c (event triggers)
  *	flows		cascade.c (soft delete and its FK checks), restore.c,
  *				remove.c (purge, hard_delete, the bypass), policy.c (what
- *				enable installs)
+ *				enable installs), refcheck.c (the reference check) and
+ *				refcheck_sync.c (where its triggers go)
  *	services	apply.c (write a set of rows as the caller), run.c (SQL
- *				run on a table's behalf, as its owner), report.c (the
- *				foreign-key refusals), keys.c (row selectors)
+ *				run on a table's behalf, as its owner), ddl.c (our own
+ *				DDL, as the extension's owner), report.c (the foreign-key
+ *				refusals), keys.c (row selectors), journal.c (the
+ *				deletions journal and unique stamps)
+ *	plumbing	spi.c (SPI checked, row readers, a step tried in a
+ *				subtransaction), catalog.c (catalog scans, OID hashes)
  *	state		deletion.c (this transaction's deletion), registry.c and
- *				fkgraph.c (caches), privileges.c (who may, identity)
+ *				fkgraph.c (caches), privileges.c (who may, identity,
+ *				argument checks)
  *
  * The flow of a DELETE: intercept.c's row trigger adds each row's TID to
  * the deletion (softdelete_deletion_collect) and keeps it; the statement
@@ -37,7 +45,8 @@
  * which find the rows through run.c and write them through apply.c.
  *
  * Caches and their lifetimes: registry.c's lookups and fkgraph.c's
- * graph live in CacheMemoryContext for the backend's life, invalidated
+ * graph, and refcheck.c's checks with their kept plans, live in
+ * CacheMemoryContext for the backend's life, invalidated
  * by relcache/syscache callbacks registered in _PG_init; callers get
  * copies, never pointers into a cache.  deletion.c's state, remove.c's
  * bypass stack and intercept.c's noted move live for one transaction
@@ -53,11 +62,14 @@
 #include "compat.h"
 
 #include "access/attnum.h"
+#include "access/genam.h"
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "storage/itemptr.h"
+#include "utils/hsearch.h"
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -155,6 +167,10 @@ extern const SoftDeleteTable *softdelete_require_root(Oid relid,
 
 /* privileges.c */
 extern void softdelete_check_table_kind(Oid relid, const char *action);
+extern void softdelete_arg_required(FunctionCallInfo fcinfo, int argno,
+									const char *argname, const char *funcname);
+extern Oid	softdelete_arg_table(FunctionCallInfo fcinfo, int argno,
+								 const char *funcname, const char *action);
 extern void softdelete_check_may_manage(Oid relid, const char *action);
 extern bool softdelete_may_manage(Oid relid);
 extern void softdelete_check_stamp_writable(Oid relid, const char *column,
@@ -266,6 +282,25 @@ extern List *softdelete_apply_sets(List *sets, SoftDeleteAction action,
 extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids,
 							 RowSet *stamped);
 
+/* catalog.c */
+extern SysScanDesc softdelete_scan_of_table(Relation catalog, Oid indexid,
+											AttrNumber attno, Oid relid);
+extern HTAB *softdelete_oid_hash(const char *name, long nelem, Size entrysize,
+								 MemoryContext cxt);
+
+/* spi.c */
+extern void softdelete_spi_connect(void);
+extern void softdelete_spi_finish(void);
+extern uint64 softdelete_spi_run(const char *sql, int nargs, Oid *types,
+								 Datum *values, const char *nulls,
+								 bool read_only, long count, int expect);
+extern ErrorData *softdelete_try(void (*step) (void *arg), void *arg);
+typedef void (*SoftDeleteRowReader) (HeapTuple tup, TupleDesc desc, void *state);
+extern uint64 softdelete_spi_rows(const char *sql, int nargs, Oid *types,
+								  Datum *values, bool read_only,
+								  MemoryContext into, SoftDeleteRowReader reader,
+								  void *state);
+
 /* run.c */
 extern uint64 softdelete_run_as_owner(Oid relid, const char *sql, int nargs,
 									  Oid *types, Datum *values, int expected,
@@ -330,10 +365,13 @@ extern void softdelete_bypass_reset(void);
 extern void softdelete_install_hooks(void);
 extern void softdelete_fidelity_reset(void);
 
-/* policy.c */
+/* ddl.c */
 extern int	softdelete_begin_ddl(SoftDeleteIdentity *saved);
 extern void softdelete_end_ddl(SoftDeleteIdentity *saved);
 extern void softdelete_abort_ddl(int depth);
+extern void softdelete_run_ddl(const char *sql);
+
+/* policy.c */
 extern void softdelete_install(Oid relid, const char *column_name,
 							   const RegistryRow *prior);
 extern bool softdelete_installed_fully(Oid relid, const RegistryRow *row);
@@ -354,6 +392,12 @@ extern RowSelector *softdelete_select_trashed_before(Oid relid, Interval *older_
 
 /* unique.c: unique values among live rows (issue 12) */
 extern void softdelete_unique_notice(Oid relid);
+extern bool softdelete_index_live_only(HeapTuple indextup, AttrNumber attnum);
+extern void softdelete_partition_index_names(Oid indexoid, List **parts, List **names);
+extern void softdelete_rename_partition_indexes(Oid relid, const char *name,
+												List *parts, List *names);
+
+/* unique_put_back.c: disable() puts unique constraints back */
 extern void softdelete_unique_put_back(Oid relid);
 
 #endif							/* SOFTDELETE_H */

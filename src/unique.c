@@ -30,7 +30,7 @@
  * lock on the table, taken before anything is read: no row can be
  * written between the drop and the create, and an error at any point
  * leaves everything as it was.  The DDL runs as the extension's owner
- * with search_path pinned, as enable's does (policy.c); the definitions
+ * with search_path pinned, as enable's does (ddl.c); the definitions
  * are deparsed under that same search_path, so the names they print
  * resolve to the same objects.
  *
@@ -119,6 +119,17 @@ index_predicate(HeapTuple indextup)
 }
 
 /*
+ * softdelete_index_live_only says whether an index (its pg_index tuple)
+ * covers live rows only: its predicate has the conjunct "attnum IS NULL",
+ * attnum being the stamp column.  Trashed rows never conflict in it.
+ */
+bool
+softdelete_index_live_only(HeapTuple indextup, AttrNumber attnum)
+{
+	return has_live_conjunct(index_predicate(indextup), attnum);
+}
+
+/*
  * unique_indexes lists the unique indexes of relid other than its
  * primary key, by name, each with the reason it cannot become unique
  * among live rows, if any.  attnum is the stamp column.
@@ -151,14 +162,11 @@ unique_indexes(Oid relid, AttrNumber attnum)
 	MemoryContext caller = CurrentMemoryContext;
 	List	   *result = NIL;
 	uint64		i;
-	int			ret;
+	uint64		n;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(sql, 1, types, values, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	for (i = 0; i < SPI_processed; i++)
+	softdelete_spi_connect();
+	n = softdelete_spi_run(sql, 1, types, values, NULL, true, 0, SPI_OK_SELECT);
+	for (i = 0; i < n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -188,13 +196,12 @@ unique_indexes(Oid relid, AttrNumber attnum)
 		indextup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(ui->indexoid));
 		if (!HeapTupleIsValid(indextup))
 			elog(ERROR, "cache lookup failed for index %u", ui->indexoid);
-		ui->live_only = has_live_conjunct(index_predicate(indextup), attnum);
+		ui->live_only = softdelete_index_live_only(indextup, attnum);
 		ReleaseSysCache(indextup);
 		result = lappend(result, ui);
 		MemoryContextSwitchTo(old);
 	}
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	softdelete_spi_finish();
 	return result;
 }
 
@@ -255,13 +262,7 @@ softdelete_unique_notice(Oid relid)
 static void
 run_sql(const char *sql, int nargs, Oid *types, Datum *values)
 {
-	int			ret = nargs > 0 ?
-		SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0) :
-		SPI_execute(sql, false, 0);
-
-	if (ret < 0)
-		elog(ERROR, "SPI_execute failed for \"%s\": %s", sql,
-			 SPI_result_code_string(ret));
+	(void) softdelete_spi_run(sql, nargs, types, values, NULL, false, 0, 0);
 }
 
 /*
@@ -332,12 +333,12 @@ constraint_definition(Oid relid, const UniqueIndex *ui)
 }
 
 /*
- * partition_index_names lists, for a unique index of a partitioned
+ * softdelete_partition_index_names lists, for a unique index of a partitioned
  * table, the names of the indexes of its partitions at every level,
  * as (partition, name) pairs: two lists in step.
  */
-static void
-partition_index_names(Oid indexoid, List **parts, List **names)
+void
+softdelete_partition_index_names(Oid indexoid, List **parts, List **names)
 {
 	List	   *all;
 	ListCell   *lc;
@@ -359,12 +360,12 @@ partition_index_names(Oid indexoid, List **parts, List **names)
 }
 
 /*
- * rename_partition_indexes gives the partitions' indexes of the index
+ * softdelete_rename_partition_indexes gives the partitions' indexes of the index
  * just created under name the names that their predecessors had:
  * CREATE INDEX and ADD CONSTRAINT name them by their own rules.
  */
-static void
-rename_partition_indexes(Oid relid, const char *name, List *parts, List *names)
+void
+softdelete_rename_partition_indexes(Oid relid, const char *name, List *parts, List *names)
 {
 	Oid			indexoid = get_relname_relid(name, get_rel_namespace(relid));
 	List	   *now_parts;
@@ -374,7 +375,7 @@ rename_partition_indexes(Oid relid, const char *name, List *parts, List *names)
 
 	if (parts == NIL || !OidIsValid(indexoid))
 		return;
-	partition_index_names(indexoid, &now_parts, &now_names);
+	softdelete_partition_index_names(indexoid, &now_parts, &now_names);
 	forboth(lc1, now_parts, lc2, now_names)
 	{
 		char	   *old = NULL;
@@ -395,8 +396,7 @@ rename_partition_indexes(Oid relid, const char *name, List *parts, List *names)
 					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(lfirst_oid(lc1))),
 												  (char *) lfirst(lc2)),
 					   quote_identifier(old));
-		if (SPI_execute(sql, false, 0) < 0)
-			elog(ERROR, "SPI_execute failed for \"%s\"", sql);
+		run_sql(sql, 0, NULL, NULL);
 		pfree(sql);
 	}
 }
@@ -423,7 +423,7 @@ make_live_only(Oid relid, const char *column, const UniqueIndex *ui)
 	List	   *names;
 
 	/* what it was, and its comment, which goes to the new index */
-	partition_index_names(ui->indexoid, &parts, &names);
+	softdelete_partition_index_names(ui->indexoid, &parts, &names);
 	initStringInfo(&sql);
 	if (OidIsValid(ui->conoid))
 	{
@@ -449,7 +449,7 @@ make_live_only(Oid relid, const char *column, const UniqueIndex *ui)
 		appendStringInfo(&sql, "(%s) AND ", predicate);
 	appendStringInfo(&sql, "(%s IS NULL)", quote_identifier(column));
 	run_sql(sql.data, 0, NULL, NULL);
-	rename_partition_indexes(relid, ui->name, parts, names);
+	softdelete_rename_partition_indexes(relid, ui->name, parts, names);
 
 	if (comment != NULL)
 	{
@@ -487,16 +487,7 @@ softdelete_unique_among_live(PG_FUNCTION_ARGS)
 	SoftDeleteIdentity saved;
 	int			depth;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"tbl\" of softdelete.unique_among_live() must not be NULL")));
-	relid = PG_GETARG_OID(0);
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	softdelete_check_table_kind(relid, "change the unique indexes of");
+	relid = softdelete_arg_table(fcinfo, 0, "unique_among_live", "change the unique indexes of");
 	softdelete_check_may_manage(relid, "change the unique indexes of");
 	/* before anything is read: no write slips in between drop and create */
 	LockRelationOid(relid, AccessExclusiveLock);
@@ -565,197 +556,4 @@ softdelete_unique_among_live(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 	}
 	return (Datum) 0;
-}
-
-/* One record of softdelete.unique_indexes */
-typedef struct UniqueRecord
-{
-	char	   *name;
-	bool		is_constraint;
-	char	   *definition;
-} UniqueRecord;
-
-/*
- * read_records reads the records of relid; the caller is connected to SPI.
- */
-static List *
-read_records(Oid relid)
-{
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	MemoryContext caller = CurrentMemoryContext;
-	List	   *result = NIL;
-	uint64		i;
-	int			ret;
-
-	ret = SPI_execute_with_args("SELECT index_name, is_constraint, definition"
-								"  FROM softdelete.unique_indexes"
-								" WHERE tbl OPERATOR(pg_catalog.=) $1"
-								" ORDER BY index_name",
-								1, types, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext old = MemoryContextSwitchTo(caller);
-		UniqueRecord *rec = palloc0(sizeof(UniqueRecord));
-		bool		isnull;
-
-		rec->name = SPI_getvalue(tup, desc, 1);
-		rec->is_constraint = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
-		rec->definition = SPI_getvalue(tup, desc, 3);
-		result = lappend(result, rec);
-		MemoryContextSwitchTo(old);
-	}
-	return result;
-}
-
-/*
- * put_back drops the index among live rows named rec->name and creates
- * what it was; the caller is inside begin_ddl.
- */
-static void
-put_back(Oid relid, const UniqueRecord *rec, Oid indexoid)
-{
-	const char *qualified = softdelete_qualified_name(relid);
-	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
-	char	   *index = quote_qualified_identifier(nspname, rec->name);
-	char	   *comment = GetComment(indexoid, RelationRelationId, 0);
-	char	   *sql;
-	List	   *parts;
-	List	   *names;
-
-	partition_index_names(indexoid, &parts, &names);
-	sql = psprintf("DROP INDEX %s", index);
-	run_sql(sql, 0, NULL, NULL);
-	if (rec->is_constraint)
-		sql = psprintf("ALTER TABLE %s ADD CONSTRAINT %s %s", qualified,
-					   quote_identifier(rec->name), rec->definition);
-	else
-		sql = psprintf("CREATE UNIQUE INDEX %s ON %s %s", quote_identifier(rec->name),
-					   qualified, rec->definition);
-	run_sql(sql, 0, NULL, NULL);
-	rename_partition_indexes(relid, rec->name, parts, names);
-	if (comment != NULL)
-	{
-		sql = psprintf("COMMENT ON %s IS %s",
-					   rec->is_constraint ?
-					   psprintf("CONSTRAINT %s ON %s", quote_identifier(rec->name), qualified) :
-					   psprintf("INDEX %s", index),
-					   quote_literal_cstr(comment));
-		run_sql(sql, 0, NULL, NULL);
-	}
-}
-
-/*
- * softdelete_unique_put_back, for disable(), puts back every unique
- * constraint and index of relid that unique_among_live() changed.  If
- * rows that are trashed now would violate one of them, it refuses,
- * naming each such constraint with a duplicated key, and changes
- * nothing (the error rolls back what was put back already).  An index
- * that has been dropped or replaced since is left alone.  The caller
- * holds ACCESS EXCLUSIVE on relid.
- */
-void
-softdelete_unique_put_back(Oid relid)
-{
-	const SoftDeleteTable *table = softdelete_lookup(relid);
-	SoftDeleteIdentity saved;
-	List	   *records;
-	ListCell   *lc;
-	StringInfoData failures;
-	int			nfailures = 0;
-	int			depth;
-
-	initStringInfo(&failures);
-	depth = softdelete_begin_ddl(&saved);
-	PG_TRY();
-	{
-		records = read_records(relid);
-		foreach(lc, records)
-		{
-			UniqueRecord *rec = (UniqueRecord *) lfirst(lc);
-			Oid			indexoid = get_relname_relid(rec->name, get_rel_namespace(relid));
-			HeapTuple	indextup = NULL;
-			bool		ours = false;
-			MemoryContext oldcontext = CurrentMemoryContext;
-			ResourceOwner oldowner = CurrentResourceOwner;
-
-			if (OidIsValid(indexoid))
-				indextup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
-			if (HeapTupleIsValid(indextup))
-			{
-				Form_pg_index form = (Form_pg_index) GETSTRUCT(indextup);
-
-				ours = form->indrelid == relid && form->indisunique &&
-					has_live_conjunct(index_predicate(indextup), table->attnum);
-				ReleaseSysCache(indextup);
-			}
-			if (!ours)
-			{
-				ereport(NOTICE,
-						(errmsg("unique index \"%s\" of table \"%s\" among live rows is gone or changed, and is not put back",
-								rec->name, get_rel_name(relid)),
-						 errdetail("It was: %s", rec->definition)));
-				continue;
-			}
-
-			/* try it in a subtransaction, to name every one that fails */
-			BeginInternalSubTransaction(NULL);
-			MemoryContextSwitchTo(oldcontext);
-			PG_TRY();
-			{
-				put_back(relid, rec, indexoid);
-				ReleaseCurrentSubTransaction();
-				MemoryContextSwitchTo(oldcontext);
-				CurrentResourceOwner = oldowner;
-			}
-			PG_CATCH();
-			{
-				ErrorData  *edata;
-
-				MemoryContextSwitchTo(oldcontext);
-				edata = CopyErrorData();
-				FlushErrorState();
-				RollbackAndReleaseCurrentSubTransaction();
-				MemoryContextSwitchTo(oldcontext);
-				CurrentResourceOwner = oldowner;
-				if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
-					ReThrowError(edata);
-				appendStringInfo(&failures, "%s%s \"%s\": %s",
-								 nfailures > 0 ? "\n" : "",
-								 rec->is_constraint ? "Unique constraint" : "Unique index",
-								 rec->name,
-								 edata->detail != NULL ? edata->detail : edata->message);
-				nfailures++;
-				FreeErrorData(edata);
-			}
-			PG_END_TRY();
-		}
-		if (nfailures > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("cannot disable soft delete on table \"%s\": trashed rows duplicate the values of %s",
-							get_rel_name(relid),
-							nfailures == 1 ? "a unique constraint" : "unique constraints"),
-					 errdetail("%s\nNothing was changed.", failures.data),
-					 errhint("Purge or hard-delete the trashed rows that hold these values, or change them, then call softdelete.disable('%s') again.",
-							 softdelete_hint_name(relid))));
-		{
-			Oid			types[1] = {OIDOID};
-			Datum		values[1] = {ObjectIdGetDatum(relid)};
-
-			run_sql("DELETE FROM softdelete.unique_indexes WHERE tbl OPERATOR(pg_catalog.=) $1",
-					1, types, values);
-		}
-	}
-	PG_CATCH();
-	{
-		softdelete_ddl_depth = depth;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	softdelete_end_ddl(&saved);
 }
