@@ -314,6 +314,8 @@ handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 			softdelete_check_stamp_writable(relid, NameStr(row.column_name), false);
 			softdelete_sync_partitions(relid, NameStr(row.column_name), restoring);
 		}
+		if (!restoring)
+			softdelete_flags_sync(relid);	/* issue 12: renamed, partitions */
 		return;
 	}
 
@@ -323,6 +325,8 @@ handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 		/* a partition created or attached under a soft-deletable table */
 		softdelete_check_stamp_writable(relid, NameStr(row.column_name), false);
 		softdelete_sync_partitions(root, NameStr(row.column_name), restoring);
+		if (!restoring)
+			softdelete_flags_sync(root);
 		return;
 	}
 
@@ -383,10 +387,16 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 	}
 
 	softdelete_spi_connect();
+	/* a constraint renamed stands for its table (issue 12: the flag's) */
 	(void) softdelete_spi_run("SELECT objid, objsubid, command_tag, command"
 							  " FROM pg_catalog.pg_event_trigger_ddl_commands()"
 							  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  " AND object_type OPERATOR(pg_catalog.=) ANY ('{table,\"table column\"}')",
+							  " AND object_type OPERATOR(pg_catalog.=) ANY ('{table,\"table column\"}')"
+							  " UNION ALL SELECT k.conrelid, 0, d.command_tag, d.command"
+							  " FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+							  " JOIN pg_catalog.pg_constraint k ON k.oid OPERATOR(pg_catalog.=) d.objid"
+							  " WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass"
+							  " AND k.conrelid OPERATOR(pg_catalog.<>) 0",
 							  0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -506,7 +516,7 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 	(void) softdelete_spi_run("SELECT objid, objsubid, object_type, address_names"
 							  " FROM pg_catalog.pg_event_trigger_dropped_objects()"
 							  " WHERE object_type OPERATOR(pg_catalog.=) ANY"
-							  " ('{table,\"table column\",trigger,policy}')",
+							  " ('{table,\"table column\",\"table constraint\",trigger,policy}')",
 							  0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -587,11 +597,13 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 			continue;
 		if (strcmp(obj->type, "table column") == 0)
 		{
-			if (obj->name != NULL && strcmp(obj->name, NameStr(row.column_name)) == 0)
+			if (obj->name != NULL && (strcmp(obj->name, NameStr(row.column_name)) == 0 ||
+									  softdelete_flags_missing(relid, obj->name)))
 				refuse_drop("column", obj->name, obj->table);
 		}
 		else if (softdelete_missing_piece(relid, NameStr(row.column_name),
-										  with_allow, is_partition) != NULL)
+										  with_allow, is_partition) != NULL ||
+				 softdelete_flags_missing(relid, NULL))
 			refuse_drop(obj->type, obj->name ? obj->name : "?", obj->table);
 	}
 	PG_RETURN_VOID();
