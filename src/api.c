@@ -289,7 +289,6 @@ softdelete_soft_delete(PG_FUNCTION_ARGS)
 	RowSelector *sel;
 	StringInfoData sql;
 	uint64		before;
-	int			ret;
 
 	require_soft_deletable(relid);
 	sel = key_arg(fcinfo, relid, "soft_delete");
@@ -299,10 +298,8 @@ softdelete_soft_delete(PG_FUNCTION_ARGS)
 					 softdelete_qualified_name(relid), sel->condition);
 	before = softdelete_deletion_rows_stamped();
 	softdelete_spi_connect();
-	ret = SPI_execute_with_args(sql.data, sel->nparams, sel->types, sel->values,
-								NULL, false, 0);
-	if (ret != SPI_OK_DELETE)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	(void) softdelete_spi_run(sql.data, sel->nparams, sel->types, sel->values,
+							  NULL, false, 0, SPI_OK_DELETE);
 	softdelete_spi_finish();
 	PG_RETURN_INT64((int64) (softdelete_deletion_rows_stamped() - before));
 }

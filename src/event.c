@@ -62,6 +62,16 @@ static Oid	registered_table_named(const char *schema, const char *table,
 								   RegistryRow *row, bool *is_partition,
 								   bool *with_allow);
 
+/* read_names reads a (schema, table) pair of names into a List * */
+static void
+read_names(HeapTuple tup, TupleDesc desc, void *state)
+{
+	List	  **names = (List **) state;
+
+	*names = lappend(*names, list_make2(SPI_getvalue(tup, desc, 1),
+										SPI_getvalue(tup, desc, 2)));
+}
+
 /*
  * check_altered_policies refuses an ALTER POLICY that changes one of
  * our policies (recognised by what it is, as for a DROP): the filter
@@ -72,24 +82,16 @@ check_altered_policies(void)
 {
 	List	   *tables = NIL;
 	ListCell   *lc;
-	uint64		i;
 
 	softdelete_spi_connect();
-	(void) softdelete_spi_run("SELECT n.nspname, c.relname"
-							  " FROM pg_catalog.pg_event_trigger_ddl_commands() d"
-							  " JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid"
-							  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid"
-							  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
-							  " WHERE d.command_tag OPERATOR(pg_catalog.=) 'ALTER POLICY'",
-							  0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-
-		tables = lappend(tables, list_make2(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
-											SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
-		MemoryContextSwitchTo(old);
-	}
+	(void) softdelete_spi_rows("SELECT n.nspname, c.relname"
+							   " FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+							   " JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid"
+							   " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid"
+							   " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+							   " WHERE d.command_tag OPERATOR(pg_catalog.=) 'ALTER POLICY'",
+							   0, NULL, NULL, true, TopTransactionContext,
+							   read_names, &tables);
 	softdelete_spi_finish();
 	foreach(lc, tables)
 	{
@@ -361,6 +363,32 @@ handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 	}
 }
 
+/* The tables the commands of a ddl_command_end touched, in step */
+typedef struct CommandsSeen
+{
+	List	   *relids;
+	List	   *attnums;		/* the column concerned, or 0 */
+	List	   *gives;			/* whether it gives the table deleted_at */
+} CommandsSeen;
+
+/* read_command reads one row of pg_event_trigger_ddl_commands() */
+static void
+read_command(HeapTuple tup, TupleDesc desc, void *state)
+{
+	CommandsSeen *seen = (CommandsSeen *) state;
+	bool		isnull;
+	char	   *tag = SPI_getvalue(tup, desc, 3);
+	Datum		command = SPI_getbinval(tup, desc, 4, &isnull);
+
+	seen->gives = lappend_int(seen->gives,
+							  command_gives_deleted_at(tag, isnull ? NULL :
+													   (CollectedCommand *) DatumGetPointer(command)));
+	seen->relids = lappend_oid(seen->relids,
+							   DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull)));
+	seen->attnums = lappend_int(seen->attnums,
+								DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)));
+}
+
 /*
  * softdelete_ddl_command_end is the ddl_command_end event trigger.
  */
@@ -368,13 +396,10 @@ Datum
 softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	List	   *relids = NIL;
-	List	   *attnums = NIL;
-	List	   *gives = NIL;
+	CommandsSeen commands = {NIL, NIL, NIL};
 	ListCell   *lc1,
 			   *lc2,
 			   *lc3;
-	uint64		i;
 
 	check_event_protocol(fcinfo, "ddl_command_end", "softdelete_ddl_command_end");
 	if (softdelete_ddl_depth > 0)
@@ -388,45 +413,23 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 
 	softdelete_spi_connect();
 	/* a constraint renamed stands for its table (issue 12: the flag's) */
-	(void) softdelete_spi_run("SELECT objid, objsubid, command_tag, command"
-							  " FROM pg_catalog.pg_event_trigger_ddl_commands()"
-							  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  " AND object_type OPERATOR(pg_catalog.=) ANY ('{table,\"table column\"}')"
-							  " UNION ALL SELECT k.conrelid, 0, d.command_tag, d.command"
-							  " FROM pg_catalog.pg_event_trigger_ddl_commands() d"
-							  " JOIN pg_catalog.pg_constraint k ON k.oid OPERATOR(pg_catalog.=) d.objid"
-							  " WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass"
-							  " AND k.conrelid OPERATOR(pg_catalog.<>) 0",
-							  0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		relids = lappend_oid(relids,
-							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															SPI_tuptable->tupdesc, 1, &isnull)));
-		attnums = lappend_int(attnums,
-							  DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-														  SPI_tuptable->tupdesc, 2, &isnull)));
-		{
-			char	   *tag = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
-			Datum		command = SPI_getbinval(SPI_tuptable->vals[i],
-												SPI_tuptable->tupdesc, 4, &isnull);
-
-			gives = lappend_int(gives,
-								command_gives_deleted_at(tag, isnull ? NULL :
-														 (CollectedCommand *) DatumGetPointer(command)));
-		}
-		MemoryContextSwitchTo(old);
-	}
+	(void) softdelete_spi_rows("SELECT objid, objsubid, command_tag, command"
+							   " FROM pg_catalog.pg_event_trigger_ddl_commands()"
+							   " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+							   " AND object_type OPERATOR(pg_catalog.=) ANY ('{table,\"table column\"}')"
+							   " UNION ALL SELECT k.conrelid, 0, d.command_tag, d.command"
+							   " FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+							   " JOIN pg_catalog.pg_constraint k ON k.oid OPERATOR(pg_catalog.=) d.objid"
+							   " WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass"
+							   " AND k.conrelid OPERATOR(pg_catalog.<>) 0",
+							   0, NULL, NULL, true, caller, read_command, &commands);
 	softdelete_spi_finish();
 
-	forthree(lc1, relids, lc2, attnums, lc3, gives)
+	forthree(lc1, commands.relids, lc2, commands.attnums, lc3, commands.gives)
 		handle_table(lfirst_oid(lc1), (int32) lfirst_int(lc2), lfirst_int(lc3) != 0,
 					 !row_security);
 	/* issue 13: foreign keys to soft-deletable tables get their checks */
-	foreach(lc1, relids)
+	foreach(lc1, commands.relids)
 		softdelete_refcheck_sync(lfirst_oid(lc1));
 	PG_RETURN_VOID();
 }
@@ -497,6 +500,37 @@ refuse_drop(const char *what, const char *name, const char *table)
 			 errhint("Call softdelete.disable('%s') first.", table)));
 }
 
+/* read_dropped reads one row of pg_event_trigger_dropped_objects() */
+static void
+read_dropped(HeapTuple tup, TupleDesc desc, void *state)
+{
+	List	  **dropped = (List **) state;
+	DroppedObject *obj = palloc0(sizeof(DroppedObject));
+	bool		isnull;
+	Datum		names;
+
+	obj->objid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	obj->objsubid = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+	obj->type = SPI_getvalue(tup, desc, 3);
+	names = SPI_getbinval(tup, desc, 4, &isnull);
+	if (!isnull)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(names), TEXTOID, -1, false,
+						  TYPALIGN_INT, &elems, &nulls, &n);
+		if (n >= 1)
+			obj->schema = TextDatumGetCString(elems[0]);
+		if (n >= 2)
+			obj->table = TextDatumGetCString(elems[1]);
+		if (n >= 3)
+			obj->name = TextDatumGetCString(elems[2]);
+	}
+	*dropped = lappend(*dropped, obj);
+}
+
 /*
  * softdelete_sql_drop is the sql_drop event trigger.
  */
@@ -507,49 +541,21 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 	List	   *dropped = NIL;
 	List	   *dropped_tables = NIL;
 	ListCell   *lc;
-	uint64		i;
-	int			ret;
 
 	check_event_protocol(fcinfo, "sql_drop", "softdelete_sql_drop");
 
 	softdelete_spi_connect();
-	(void) softdelete_spi_run("SELECT objid, objsubid, object_type, address_names"
-							  " FROM pg_catalog.pg_event_trigger_dropped_objects()"
-							  " WHERE object_type OPERATOR(pg_catalog.=) ANY"
-							  " ('{table,\"table column\",\"table constraint\",trigger,policy}')",
-							  0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
+	(void) softdelete_spi_rows("SELECT objid, objsubid, object_type, address_names"
+							   " FROM pg_catalog.pg_event_trigger_dropped_objects()"
+							   " WHERE object_type OPERATOR(pg_catalog.=) ANY"
+							   " ('{table,\"table column\",\"table constraint\",trigger,policy}')",
+							   0, NULL, NULL, true, caller, read_dropped, &dropped);
+	foreach(lc, dropped)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(caller);
-		DroppedObject *obj = palloc0(sizeof(DroppedObject));
-		Datum		names;
+		DroppedObject *obj = (DroppedObject *) lfirst(lc);
 
-		obj->objid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
-		obj->objsubid = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-		obj->type = SPI_getvalue(tup, desc, 3);
-		names = SPI_getbinval(tup, desc, 4, &isnull);
-		if (!isnull)
-		{
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-
-			deconstruct_array(DatumGetArrayTypeP(names), TEXTOID, -1, false,
-							  TYPALIGN_INT, &elems, &nulls, &n);
-			if (n >= 1)
-				obj->schema = TextDatumGetCString(elems[0]);
-			if (n >= 2)
-				obj->table = TextDatumGetCString(elems[1]);
-			if (n >= 3)
-				obj->name = TextDatumGetCString(elems[2]);
-		}
 		if (strcmp(obj->type, "table") == 0)
 			dropped_tables = lappend_oid(dropped_tables, obj->objid);
-		dropped = lappend(dropped, obj);
-		MemoryContextSwitchTo(old);
 	}
 
 	/* dropped tables leave the registry */
@@ -559,16 +565,12 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 		Datum		values[1];
 
 		values[0] = ObjectIdGetDatum(lfirst_oid(lc));
-		ret = SPI_execute_with_args("DELETE FROM softdelete.registry"
-									" WHERE tbl OPERATOR(pg_catalog.=) $1", 1,
-									argtypes, values, NULL, false, 0);
-		if (ret != SPI_OK_DELETE)
-			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-		ret = SPI_execute_with_args("DELETE FROM softdelete.partitions"
-									" WHERE tbl OPERATOR(pg_catalog.=) $1", 1,
-									argtypes, values, NULL, false, 0);
-		if (ret != SPI_OK_DELETE)
-			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		(void) softdelete_spi_run("DELETE FROM softdelete.registry"
+								  " WHERE tbl OPERATOR(pg_catalog.=) $1", 1,
+								  argtypes, values, NULL, false, 0, SPI_OK_DELETE);
+		(void) softdelete_spi_run("DELETE FROM softdelete.partitions"
+								  " WHERE tbl OPERATOR(pg_catalog.=) $1", 1,
+								  argtypes, values, NULL, false, 0, SPI_OK_DELETE);
 	}
 	softdelete_spi_finish();
 

@@ -66,27 +66,10 @@ PG_FUNCTION_INFO_V1(softdelete_flag_trigger);
 static char *
 flag_trigger_name(Oid relid, int16 tgtype, bool own_only)
 {
-	Oid			funcoid = LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
-													makeString("flag_trigger")),
-										 0, NULL, false);
-	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
-	SysScanDesc scan = softdelete_scan_of_table(tgrel, TriggerRelidNameIndexId,
-												Anum_pg_trigger_tgrelid, relid);
-	HeapTuple	tup;
-	char	   *found = NULL;
-
-	while (found == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
-
-		if (trig->tgfoid == funcoid && trig->tgtype == tgtype && !trig->tgisinternal &&
-			heap_attisnull(tup, Anum_pg_trigger_tgqual, NULL) &&
-			!(own_only && OidIsValid(trig->tgparentid)))
-			found = pstrdup(NameStr(trig->tgname));
-	}
-	systable_endscan(scan);
-	table_close(tgrel, AccessShareLock);
-	return found;
+	return softdelete_find_trigger(relid, "flag_trigger", tgtype,
+								   tgtype == FLAG_ROW_TYPE ? SOFTDELETE_TRIG_FLAG_ROW :
+								   SOFTDELETE_TRIG_FLAG_STMT,
+								   own_only, NULL);
 }
 
 /*

@@ -89,16 +89,18 @@ static const OurTrigger truncate_trigger = {
 };
 
 /*
- * find_trigger returns the name of a trigger of relid that is "which"
- * (preferring one of our name), or NULL; *enabled says whether it fires
+ * softdelete_find_trigger returns the name of a trigger of relid that runs
+ * softdelete.<function>() with type tgtype and no WHEN (preferring one
+ * named name), or NULL; *enabled says whether it fires
  * in ordinary sessions.  With own_only, a trigger cloned from a
  * partitioned parent does not count (it cannot be dropped on its own).
  */
-static char *
-find_trigger(Oid relid, const OurTrigger *which, bool own_only, bool *enabled)
+char *
+softdelete_find_trigger(Oid relid, const char *function, int16 tgtype,
+						const char *name, bool own_only, bool *enabled)
 {
 	Oid			funcoid = LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
-													makeString(pstrdup(which->function))),
+													makeString(pstrdup(function))),
 										 0, NULL, false);
 	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
 	SysScanDesc scan = softdelete_scan_of_table(tgrel, TriggerRelidNameIndexId,
@@ -110,11 +112,11 @@ find_trigger(Oid relid, const OurTrigger *which, bool own_only, bool *enabled)
 	{
 		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
 
-		if (trig->tgfoid != funcoid || trig->tgtype != which->tgtype ||
+		if (trig->tgfoid != funcoid || trig->tgtype != tgtype ||
 			trig->tgisinternal || !heap_attisnull(tup, Anum_pg_trigger_tgqual, NULL) ||
 			(own_only && OidIsValid(trig->tgparentid)))
 			continue;
-		if (found == NULL || strcmp(NameStr(trig->tgname), which->name) == 0)
+		if (found == NULL || strcmp(NameStr(trig->tgname), name) == 0)
 		{
 			found = pstrdup(NameStr(trig->tgname));
 			if (enabled != NULL)
@@ -125,6 +127,13 @@ find_trigger(Oid relid, const OurTrigger *which, bool own_only, bool *enabled)
 	systable_endscan(scan);
 	table_close(tgrel, AccessShareLock);
 	return found;
+}
+
+static char *
+find_trigger(Oid relid, const OurTrigger *which, bool own_only, bool *enabled)
+{
+	return softdelete_find_trigger(relid, which->function, which->tgtype,
+								   which->name, own_only, enabled);
 }
 
 /*

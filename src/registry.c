@@ -45,13 +45,8 @@ static void
 write_registry(const char *sql, int nargs, Oid *argtypes, Datum *values,
 			   int expected)
 {
-	int			ret;
-
 	softdelete_spi_connect();
-	ret = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
-	if (ret != expected)
-		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
-			 SPI_result_code_string(ret));
+	(void) softdelete_spi_run(sql, nargs, argtypes, values, NULL, false, 0, expected);
 	softdelete_spi_finish();
 }
 
@@ -233,19 +228,15 @@ softdelete_partition_read(Oid relid, Oid *root)
 	RegistryRow row;
 	Oid			argtypes[1] = {REGCLASSOID};
 	Datum		values[1];
-	int			ret;
 
 	memset(&row, 0, sizeof(row));
 	*root = InvalidOid;
 	values[0] = ObjectIdGetDatum(relid);
 	softdelete_spi_connect();
-	ret = SPI_execute_with_args("SELECT root, rls_was_enabled, rls_was_forced"
-								" FROM softdelete.partitions"
-								" WHERE tbl OPERATOR(pg_catalog.=) $1",
-								1, argtypes, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed > 0)
+	if (softdelete_spi_run("SELECT root, rls_was_enabled, rls_was_forced"
+						   " FROM softdelete.partitions"
+						   " WHERE tbl OPERATOR(pg_catalog.=) $1",
+						   1, argtypes, values, NULL, false, 1, SPI_OK_SELECT) > 0)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -286,6 +277,16 @@ softdelete_partition_write(Oid relid, Oid root, bool rls_was_enabled,
 					   1, argtypes, values, SPI_OK_DELETE);
 }
 
+/* read_oid appends the first column of a row, an OID, to a List * */
+static void
+read_oid(HeapTuple tup, TupleDesc desc, void *state)
+{
+	List	  **oids = (List **) state;
+	bool		isnull;
+
+	*oids = lappend_oid(*oids, DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull)));
+}
+
 /*
  * softdelete_oid_list runs a query of one OID parameter whose first
  * column is an OID, and returns that column as a list.
@@ -296,26 +297,11 @@ softdelete_oid_list(const char *sql, Oid param)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 	List	   *result = NIL;
-	MemoryContext caller = CurrentMemoryContext;
-	uint64		i;
-	int			ret;
 
 	values[0] = ObjectIdGetDatum(param);
 	softdelete_spi_connect();
-	ret = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
-			 SPI_result_code_string(ret));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		result = lappend_oid(result,
-							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															SPI_tuptable->tupdesc, 1, &isnull)));
-		MemoryContextSwitchTo(old);
-	}
+	(void) softdelete_spi_rows(sql, 1, argtypes, values, false, CurrentMemoryContext,
+							   read_oid, &result);
 	softdelete_spi_finish();
 	return result;
 }

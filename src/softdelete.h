@@ -383,6 +383,8 @@ extern void softdelete_abort_ddl(int depth);
 extern void softdelete_run_ddl(const char *sql);
 
 /* policy.c */
+extern char *softdelete_find_trigger(Oid relid, const char *function, int16 tgtype,
+									 const char *name, bool own_only, bool *enabled);
 extern void softdelete_install(Oid relid, const char *column_name,
 							   const RegistryRow *prior);
 extern bool softdelete_installed_fully(Oid relid, const RegistryRow *row);
