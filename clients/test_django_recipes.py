@@ -187,6 +187,12 @@ def main(sb):
          "Post.objects: the live posts; p3 (stamped) and p4 (only flagged) are trashed")
     t.eq(titles(Comment.objects.all(), "body"), ["c1", "c2", "c4"], "Comment.objects likewise")
     p1_id = p1.pk
+    with transaction.atomic():
+        q("SET LOCAL enable_seqscan = off")
+        plan = Post.objects.filter(is_deleted=False, title="p2").explain()
+    t.ok("recipes_post_live_title" in plan,
+         "the recipe's own partial index (WHERE NOT is_deleted) serves filter(is_deleted=False)",
+         plan)
     t.eq(p1.delete(), (3, {"recipes.Comment": 2, "recipes.Post": 1}),
          "post.delete() returns (3, ...): Django deletes the 2 live comments, then the post")
     t.eq(titles(Post.objects.filter(is_deleted=False)), ["p2"],

@@ -28,6 +28,9 @@ class Post(models.Model):
 
     class Meta:
         app_label = "recipes"
+        # the recipe's own partial index for its hand-written filter
+        indexes = [models.Index(fields=["title"], name="recipes_post_live_title",
+                                condition=models.Q(is_deleted=False))]
 
 
 class Comment(models.Model):

@@ -30,6 +30,10 @@ class Migration(migrations.Migration):
                 ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
             ],
         ),
+        migrations.AddIndex(
+            model_name='post',
+            index=models.Index(condition=models.Q(('is_deleted', False)), fields=['title'], name='recipes_post_live_title'),
+        ),
         migrations.CreateModel(
             name='Textbook',
             fields=[
