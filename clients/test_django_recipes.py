@@ -1,7 +1,7 @@
 """The recipes' schemas adopted as they are (README "Coming from the recipes").
 
 Django 3.2 from Debian, standalone; the app is clients/_djrecipes (label
-"recipes": tables recipes_textbook, recipes_post, recipes_comment,
+"recipes": tables recipes_textbook, recipes_note, recipes_post, recipes_comment,
 recipes_account), written as a team would after following that README
 section: the fields kept, every manager, queryset and delete()/restore()
 override gone, softdelete.enable(...) and unique_among_live(...) in
@@ -35,7 +35,7 @@ def main(sb):
     from django.db import IntegrityError, connection, transaction
     from django.utils import timezone
 
-    from _djrecipes.models import Account, Comment, Post, Textbook
+    from _djrecipes.models import Account, Comment, Note, Post, Textbook
 
     def q(sql, args=None):
         with connection.cursor() as cur:
@@ -58,6 +58,9 @@ def main(sb):
     # recipe 1's delete() set active = false
     for k in range(1, 6):
         Textbook.objects.create(title="t%d" % k, active=k <= 3)
+    # recipe 4's soft_delete() set is_deleted
+    for k in range(1, 5):
+        Note.objects.create(text="n%d" % k, is_deleted=k > 2)
     # recipe 2's delete() set is_deleted and deleted_at, each row its own now()
     then = timezone.now() - timezone.timedelta(days=3)
     p1 = Post.objects.create(title="p1")
@@ -88,7 +91,8 @@ def main(sb):
     call_command("migrate", "recipes", "0003" if flags else "0002", verbosity=0)
     t.eq(q("SELECT table_name::text FROM softdelete.tables WHERE table_name LIKE 'recipes%%'"
            " ORDER BY 1"),
-         [("recipes_account",), ("recipes_comment",), ("recipes_post",), ("recipes_textbook",)]
+         [("recipes_account",), ("recipes_comment",), ("recipes_note",), ("recipes_post",),
+          ("recipes_textbook",)]
          if flags else [("recipes_account",)],
          "migrate: the tables are soft-deletable (softdelete.tables)")
 
@@ -129,7 +133,8 @@ def main(sb):
     t.eq(Account.objects.get(email="ann@example.org").pk, ann_id, "with its own email")
 
     if not flags:
-        for name in ("recipe 1: active", "recipe 2: is_deleted, deleted_at and a CASCADE child"):
+        for name in ("recipe 1: active", "recipe 4: is_deleted",
+                     "recipe 2: is_deleted, deleted_at and a CASCADE child"):
             pending(name)
         connection.close()
         return
@@ -137,14 +142,16 @@ def main(sb):
     def out_of_step():
         return q("SELECT (SELECT count(*) FROM softdelete.with_trash(NULL::recipes_textbook)"
                  "         WHERE active IS DISTINCT FROM (deleted_at IS NULL)),"
+                 "       (SELECT count(*) FROM softdelete.with_trash(NULL::recipes_note)"
+                 "         WHERE is_deleted IS DISTINCT FROM (deleted_at IS NOT NULL)),"
                  "       (SELECT count(*) FROM softdelete.with_trash(NULL::recipes_post)"
                  "         WHERE is_deleted IS DISTINCT FROM (deleted_at IS NOT NULL)),"
                  "       (SELECT count(*) FROM softdelete.with_trash(NULL::recipes_comment)"
                  "         WHERE is_deleted IS DISTINCT FROM (deleted_at IS NOT NULL))")[0]
 
     def in_step(when):
-        t.eq(out_of_step(), (0, 0, 0),
-             "%s: flag and stamp in step on every row of the three tables" % when)
+        t.eq(out_of_step(), (0, 0, 0, 0),
+             "%s: flag and stamp in step on every row of the four tables" % when)
 
     in_step("after migrate")
 
@@ -181,6 +188,28 @@ def main(sb):
     t.eq(one("SELECT count(*) FROM softdelete.with_trash(NULL::recipes_textbook) WHERE id = %s",
              [t1_id]), 0, "t1 is gone for good")
     in_step("after restore and hard_delete")
+
+    # ================= recipe 4: is_deleted only ===========================================
+    t.eq(titles(Note.objects.all(), "text"), ["n1", "n2"],
+         "Note.objects: the live notes; the ones soft_delete() had flagged are trashed")
+    entry, rows = q("SELECT id, rows FROM softdelete.deletions"
+                    " WHERE tables = '{recipes_note}'::regclass[]")[0]
+    t.eq(rows, 2, "enable made them one deletion of 2 rows")
+    n1 = Note.objects.get(text="n1")
+    n1_id = n1.pk
+    t.eq(n1.delete(), (1, {"recipes.Note": 1}), "soft_delete() is delete(): (1, ...)")
+    t.eq(titles(Note.objects.filter(is_deleted=False), "text"), ["n2"],
+         "the old filter(is_deleted=False) sees what Note.objects sees")
+    t.eq(q("SELECT text, is_deleted FROM softdelete.trash(NULL::recipes_note) ORDER BY text"),
+         [("n1", True), ("n3", True), ("n4", True)], "the trash, is_deleted true on each")
+    t.eq(one("SELECT softdelete.undo(%s)", [entry]), 2,
+         "softdelete.undo(the enable's entry) brings back what the old code had deleted: 2")
+    t.eq(one("SELECT softdelete.restore('recipes_note', %s)", [n1_id]), 1,
+         "softdelete.restore('recipes_note', id): 1")
+    t.eq(q("SELECT text, is_deleted, deleted_at IS NULL"
+           " FROM softdelete.with_trash(NULL::recipes_note) ORDER BY text"),
+         [("n1", False, True), ("n2", False, True), ("n3", False, True), ("n4", False, True)],
+         "every note live again, is_deleted false")
 
     # ================= recipe 2: is_deleted + deleted_at, a CASCADE child ================
     t.eq(titles(Post.objects.all()), ["p1", "p2"],

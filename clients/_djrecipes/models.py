@@ -1,4 +1,4 @@
-"""Three of the recipes' models after README "Coming from the recipes".
+"""Four of the recipes' models after README "Coming from the recipes".
 
 What is gone from each recipe: the custom managers and querysets, the
 delete()/soft_delete()/restore()/hard_delete() overrides, the cascade walker,
@@ -14,6 +14,17 @@ class Textbook(models.Model):
     # the model need not declare.
     title = models.CharField(max_length=80)
     active = models.BooleanField(default=True, db_index=True)
+
+    class Meta:
+        app_label = "recipes"
+
+
+class Note(models.Model):
+    # recipe 4: only is_deleted; its soft_delete() and every hand-written
+    # filter(is_deleted=False) are gone (softdelete.enable(..., deleted_flag
+    # => 'is_deleted') adds deleted_at).
+    text = models.CharField(max_length=80)
+    is_deleted = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         app_label = "recipes"
