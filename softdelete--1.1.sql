@@ -122,12 +122,14 @@ COMMENT ON FUNCTION softdelete.stamp(pg_catalog.oid, pg_catalog.tid) IS
 
 /* The interface */
 CREATE FUNCTION softdelete.enable(tbl pg_catalog.regclass,
-                                  column_name pg_catalog.name DEFAULT 'deleted_at')
+                                  column_name pg_catalog.name DEFAULT 'deleted_at',
+                                  live_flag pg_catalog.name DEFAULT NULL,
+                                  deleted_flag pg_catalog.name DEFAULT NULL)
     RETURNS void
     LANGUAGE C SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'softdelete_enable';
-COMMENT ON FUNCTION softdelete.enable(pg_catalog.regclass, pg_catalog.name) IS
-    'Makes a table soft-deletable: adds the timestamptz column if missing, installs the triggers and the row-level security filter, records the table. Idempotent.';
+COMMENT ON FUNCTION softdelete.enable(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.name) IS
+    'Makes a table soft-deletable: adds the timestamptz column if missing, installs the triggers and the row-level security filter, records the table; live_flag or deleted_flag names a boolean column kept in step with the stamp. Idempotent.';
 
 CREATE FUNCTION softdelete.disable(tbl pg_catalog.regclass)
     RETURNS void
@@ -375,3 +377,61 @@ COMMENT ON FUNCTION softdelete.sync_reference_checks(pg_catalog.regclass) IS
     'Internal: puts the reference checks on the tables that reference tbl, and removes those no longer wanted (enable, disable and the event trigger do it by themselves)';
 REVOKE ALL ON FUNCTION softdelete.sync_reference_checks(pg_catalog.regclass) FROM PUBLIC;
 -- End of: the trash in referential integrity (issue 13) -----------------
+
+-- Boolean flags kept in step with the stamp (issue 12) --------------------
+/*
+ * enable(tbl, ..., live_flag => 'active') or (..., deleted_flag =>
+ * 'is_deleted') records the flag here; at most one per table.  The table
+ * gets the CHECK constraint softdelete_flag_in_step (flag and stamp never
+ * out of step, on any path) and the triggers below (flags.c).
+ */
+ALTER TABLE softdelete.registry
+    ADD COLUMN live_flag pg_catalog.name,
+    ADD COLUMN deleted_flag pg_catalog.name,
+    ADD CONSTRAINT registry_one_flag
+        CHECK (live_flag IS NULL OR deleted_flag IS NULL);
+COMMENT ON COLUMN softdelete.registry.live_flag IS
+    'A boolean column that is true while the row is live, kept in step with the stamp; NULL if none';
+COMMENT ON COLUMN softdelete.registry.deleted_flag IS
+    'A boolean column that is true once the row is trashed, kept in step with the stamp; NULL if none';
+
+CREATE OR REPLACE VIEW softdelete.tables AS
+    SELECT n.nspname AS schema_name,
+           c.relname AS table_name,
+           r.tbl AS tbl,
+           r.column_name,
+           c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
+           (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord)
+              FROM pg_catalog.pg_index i
+              CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+              JOIN pg_catalog.pg_attribute a
+                ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+               AND a.attnum OPERATOR(pg_catalog.=) k.attnum
+             WHERE i.indrelid OPERATOR(pg_catalog.=) r.tbl
+               AND i.indisprimary) AS primary_key,
+           r.rls_was_enabled,
+           r.rls_was_forced,
+           r.enabled_at,
+           r.retention,
+           r.live_flag,
+           r.deleted_flag
+      FROM softdelete.registry r
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
+COMMENT ON VIEW softdelete.tables IS
+    'Each soft-deletable table, its stamp column, its primary key, what disable() will put back, its retention and its flag';
+
+/*
+ * The flag's triggers: BEFORE UPDATE OF <flag> FOR EACH ROW turns setting
+ * the flag to its trashed value into a soft delete of the row (the row is
+ * collected, as a DELETE's is); AFTER UPDATE OF <flag> FOR EACH STATEMENT
+ * stamps what the statement collected.  The row trigger stays executable
+ * by PUBLIC: PostgreSQL clones it onto every new partition as the user
+ * creating it; on a table without a flag it does nothing.
+ */
+CREATE FUNCTION softdelete.flag_trigger() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'softdelete_flag_trigger';
+COMMENT ON FUNCTION softdelete.flag_trigger() IS
+    'UPDATE OF the flag triggers: setting the flag to its trashed value soft-deletes the row; not for calling by hand';
+-- End of: boolean flags (issue 12) ----------------------------------------

@@ -32,6 +32,17 @@ ALTER TABLE kept_refs OWNER TO regress_upgrader;
 SET ROLE regress_upgrader;
 INSERT INTO kept_refs VALUES (1, 1);
 RESET ROLE;
+-- the recipes' is_deleted next to deleted_at, enabled under 1.0 (which
+-- did not know the flag): one row trashed with is_deleted left false, one
+-- flagged by the old code but not trashed
+CREATE TABLE flagged (id int PRIMARY KEY, is_deleted boolean NOT NULL DEFAULT false,
+                      deleted_at timestamptz);
+ALTER TABLE flagged OWNER TO regress_upgrader;
+INSERT INTO flagged VALUES (1, false, NULL), (2, false, NULL), (3, true, NULL);
+SET ROLE regress_upgrader;
+SELECT softdelete.enable('flagged');
+DELETE FROM flagged WHERE id = 2;
+RESET ROLE;
 
 ALTER EXTENSION softdelete UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'softdelete';
@@ -114,6 +125,17 @@ SELECT deleted_by, rows, tables, table_rows FROM softdelete.deletions ORDER BY i
 SELECT softdelete.undo(max(id)) FROM softdelete.deletions;
 SELECT id, zone, deleted_at IS NULL AS live
   FROM softdelete.with_trash(NULL::bays) ORDER BY id;
+
+-- issue 12: the table enabled under 1.0 adopts its flag: the trashed row
+-- gets it, the flagged row goes to the trash; from then on they agree
+SELECT softdelete.enable('flagged', deleted_flag => 'is_deleted');
+SELECT table_name, deleted_flag FROM softdelete.tables WHERE table_name = 'flagged';
+DELETE FROM flagged WHERE id = 1;
+SELECT id, is_deleted, deleted_at IS NOT NULL AS stamped
+  FROM softdelete.with_trash(NULL::flagged) ORDER BY id;
+SELECT softdelete.restore('flagged', 2);
+SELECT id, is_deleted, deleted_at IS NOT NULL AS stamped
+  FROM softdelete.with_trash(NULL::flagged) ORDER BY id;
 
 -- (unique and primary keys only: PostgreSQL 18 lists NOT NULL too)
 SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint

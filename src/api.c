@@ -116,7 +116,9 @@ managed_table_arg(FunctionCallInfo fcinfo, const char *funcname,
 }
 
 /*
- * enable(tbl regclass, column_name name) makes tbl soft-deletable.
+ * enable(tbl regclass, column_name name, live_flag name, deleted_flag
+ * name) makes tbl soft-deletable, with a boolean flag kept in step if one
+ * is named (flags.c).
  * Calling it again with the same column does nothing.
  */
 Datum
@@ -127,9 +129,17 @@ softdelete_enable(PG_FUNCTION_ARGS)
 	char	   *relname;
 	AttrNumber	attnum;
 	RegistryRow row;
+	char	   *live_flag = NULL;
+	char	   *deleted_flag = NULL;
+	bool		installed;
 
 	require_arg(fcinfo, 1, "column_name", "enable");
 	column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+	/* a 1.0 database not yet updated calls with two arguments */
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		live_flag = pstrdup(NameStr(*PG_GETARG_NAME(2)));
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+		deleted_flag = pstrdup(NameStr(*PG_GETARG_NAME(3)));
 	softdelete_check_may_manage(relid, "enable soft delete on");
 	LockRelationOid(relid, AccessExclusiveLock);
 	relname = get_rel_name(relid);
@@ -233,13 +243,26 @@ softdelete_enable(PG_FUNCTION_ARGS)
 		softdelete_check_stamp_writable(relid, column, false);
 	}
 
+	/* issue 12: the flag, checked before anything is changed */
+	softdelete_flags_check_args(relid, column, live_flag, deleted_flag, &row);
+
 	/* a registry row is not taken on trust: what is missing is installed */
-	if (row.found && softdelete_installed_fully(relid, &row))
-		PG_RETURN_VOID();
-	softdelete_install(relid, column, &row);
-	CacheInvalidateRelcacheByRelid(relid);
+	installed = row.found && softdelete_installed_fully(relid, &row);
+	if (!installed)
+	{
+		softdelete_install(relid, column, &row);
+		CacheInvalidateRelcacheByRelid(relid);
+	}
+	/* the flag adopted, or (named before) its constraint and triggers checked */
+	if (live_flag != NULL || deleted_flag != NULL)
+		softdelete_flags_adopt(relid, column, live_flag ? live_flag : deleted_flag,
+							   live_flag != NULL);
+	else if (NameStr(row.flag_name)[0] != '\0')
+		softdelete_flags_adopt(relid, column, NameStr(row.flag_name),
+							   row.flag_live_value);
 	/* issue 12: name the unique constraints that keep trashed values */
-	softdelete_unique_notice(relid);
+	if (!installed)
+		softdelete_unique_notice(relid);
 	PG_RETURN_VOID();
 }
 
@@ -265,6 +288,8 @@ softdelete_disable(PG_FUNCTION_ARGS)
 	}
 	/* issue 12: put back what unique_among_live() changed, or refuse */
 	softdelete_unique_put_back(relid);
+	/* issue 12: the flag's constraint and triggers go, its values stay */
+	softdelete_flags_remove(relid);
 	softdelete_uninstall(relid, &row);
 	CacheInvalidateRelcacheByRelid(relid);
 	PG_RETURN_VOID();

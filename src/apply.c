@@ -111,7 +111,9 @@ lock_row(Relation rel, ItemPointer tid, TupleTableSlot *slot)
 /*
  * softdelete_apply applies one action to the rows of set (one relation):
  * SD_STAMP sets the stamp column to stamp where it is NULL, SD_UNSTAMP
- * sets it back to NULL where it holds stamp, SD_REMOVE deletes the rows
+ * sets it back to NULL where it holds stamp (a flag column, if the table
+ * has one, follows: it is not among the updated columns, so the flag's
+ * own UPDATE OF triggers stay out of it), SD_REMOVE deletes the rows
  * for real (the caller has made our own DELETE trigger let exactly these
  * rows through).  The table's row and statement triggers fire, as the
  * caller.  If done is given, it receives the TIDs written: the new
@@ -233,6 +235,14 @@ softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 		newslot->tts_values[attnum - 1] =
 			action == SD_STAMP ? TimestampTzGetDatum(stamp) : (Datum) 0;
 		newslot->tts_isnull[attnum - 1] = (action != SD_STAMP);
+		/* the flag follows the stamp (issue 12) */
+		if (table->flag_attnum > 0)
+		{
+			newslot->tts_values[table->flag_attnum - 1] =
+				BoolGetDatum(action == SD_STAMP ? !table->flag_live_value :
+							 table->flag_live_value);
+			newslot->tts_isnull[table->flag_attnum - 1] = false;
+		}
 		ExecStoreVirtualTuple(newslot);
 		ItemPointerSetInvalid(&newslot->tts_tid);
 		oldslot->tts_tid = tid;

@@ -319,6 +319,8 @@ handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 			softdelete_check_stamp_writable(relid, NameStr(row.column_name), false);
 			softdelete_sync_partitions(relid, NameStr(row.column_name), restoring);
 		}
+		if (!restoring)
+			softdelete_flags_sync(relid);	/* issue 12: renamed, partitions */
 		return;
 	}
 
@@ -328,6 +330,8 @@ handle_table(Oid relid, int32 attnum, bool gives, bool restoring)
 		/* a partition created or attached under a soft-deletable table */
 		softdelete_check_stamp_writable(relid, NameStr(row.column_name), false);
 		softdelete_sync_partitions(root, NameStr(row.column_name), restoring);
+		if (!restoring)
+			softdelete_flags_sync(root);
 		return;
 	}
 
@@ -517,7 +521,7 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 	ret = SPI_execute("SELECT objid, objsubid, object_type, address_names"
 					  " FROM pg_catalog.pg_event_trigger_dropped_objects()"
 					  " WHERE object_type OPERATOR(pg_catalog.=) ANY"
-					  " ('{table,\"table column\",trigger,policy}')",
+					  " ('{table,\"table column\",\"table constraint\",trigger,policy}')",
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
@@ -601,11 +605,13 @@ softdelete_sql_drop(PG_FUNCTION_ARGS)
 			continue;
 		if (strcmp(obj->type, "table column") == 0)
 		{
-			if (obj->name != NULL && strcmp(obj->name, NameStr(row.column_name)) == 0)
+			if (obj->name != NULL && (strcmp(obj->name, NameStr(row.column_name)) == 0 ||
+									  softdelete_flags_missing(relid, obj->name)))
 				refuse_drop("column", obj->name, obj->table);
 		}
 		else if (softdelete_missing_piece(relid, NameStr(row.column_name),
-										  with_allow, is_partition) != NULL)
+										  with_allow, is_partition) != NULL ||
+				 softdelete_flags_missing(relid, NULL))
 			refuse_drop(obj->type, obj->name ? obj->name : "?", obj->table);
 	}
 	PG_RETURN_VOID();

@@ -238,6 +238,19 @@ convert_delete(Query *q)
 	q->targetList = list_make1(makeTargetEntry((Expr *) now, table->attnum,
 											   pstrdup(NameStr(table->column_name)),
 											   false));
+	/* SET flag = <trashed value> too, in column order (issue 12) */
+	if (table->flag_attnum > 0)
+	{
+		TargetEntry *flag = makeTargetEntry((Expr *) makeBoolConst(!table->flag_live_value, false),
+											table->flag_attnum,
+											get_attname(rte->relid, table->flag_attnum, false),
+											false);
+
+		if (table->flag_attnum < table->attnum)
+			q->targetList = lcons(flag, q->targetList);
+		else
+			q->targetList = lappend(q->targetList, flag);
+	}
 
 	/* AND stamp IS NULL: rows already in the trash are not touched again */
 	if (!filtered_already(rte, q->resultRelation, table->attnum))
@@ -348,8 +361,9 @@ softdelete_executor_run(QueryDesc *queryDesc, ScanDirection direction,
 	if (is_converted(queryDesc))
 		softdelete_deletion_count_stamped(converted_relid(queryDesc),
 										  queryDesc->estate->es_processed - before);
-	else if (queryDesc->operation == CMD_DELETE || queryDesc->operation == CMD_MERGE)
-		queryDesc->estate->es_processed += collected;
+	else if (queryDesc->operation == CMD_DELETE || queryDesc->operation == CMD_MERGE ||
+			 queryDesc->operation == CMD_UPDATE)
+		queryDesc->estate->es_processed += collected;	/* UPDATE: of a flag */
 }
 
 /*

@@ -682,6 +682,7 @@ sync_work(DdlWork *w)
 		ensure_trigger(part, &row_trigger);
 		softdelete_registry_insert(part, w->column_name, record.rls_was_enabled,
 								   record.rls_was_forced);
+		softdelete_flags_copy(w->relid, part);	/* issue 12 */
 		CacheInvalidateRelcacheByRelid(part);
 	}
 }

@@ -68,14 +68,21 @@ registry_read_connected(Oid relid)
 	Oid			argtypes[1] = {REGCLASSOID};
 	Datum		values[1];
 	int			ret;
+	char	   *flag;
 
 	memset(&row, 0, sizeof(row));
 	if (read_plan == NULL)
 	{
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("SELECT column_name, rls_was_enabled, rls_was_forced"
-						   " FROM softdelete.registry"
+		/*
+		 * The flags are read through to_jsonb: a 1.0 database not yet
+		 * updated has no such columns, and its DELETEs must keep working.
+		 */
+		plan = SPI_prepare("SELECT column_name, rls_was_enabled, rls_was_forced,"
+						   " pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'live_flag',"
+						   " pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'deleted_flag'"
+						   " FROM softdelete.registry r"
 						   " WHERE tbl OPERATOR(pg_catalog.=) $1",
 						   1, argtypes);
 		if (plan == NULL)
@@ -100,6 +107,12 @@ registry_read_connected(Oid relid)
 				   NameStr(*DatumGetName(SPI_getbinval(tup, desc, 1, &isnull))));
 		row.rls_was_enabled = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
 		row.rls_was_forced = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		flag = SPI_getvalue(tup, desc, 4);
+		row.flag_live_value = (flag != NULL);
+		if (flag == NULL)
+			flag = SPI_getvalue(tup, desc, 5);
+		if (flag != NULL)
+			namestrcpy(&row.flag_name, flag);
 	}
 	return row;
 }
@@ -179,6 +192,43 @@ softdelete_registry_set_column(Oid relid, const char *column_name)
 	write_registry("UPDATE softdelete.registry SET column_name = $2"
 				   " WHERE tbl OPERATOR(pg_catalog.=) $1",
 				   2, argtypes, values, SPI_OK_UPDATE);
+}
+
+/*
+ * softdelete_registry_set_flag records the flag of relid: a live_flag
+ * (live_value) or a deleted_flag; NULL flag_name records none.
+ */
+void
+softdelete_registry_set_flag(Oid relid, const char *flag_name, bool live_value)
+{
+	Oid			argtypes[3] = {REGCLASSOID, NAMEOID, NAMEOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', 'n', 'n'};
+	NameData	flag;
+	int			ret;
+	SoftDeleteIdentity saved;
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = values[2] = (Datum) 0;
+	if (flag_name != NULL)
+	{
+		namestrcpy(&flag, flag_name);
+		values[live_value ? 1 : 2] = NameGetDatum(&flag);
+		nulls[live_value ? 1 : 2] = ' ';
+	}
+	/* the registry is the extension's: written as its owner */
+	softdelete_become_extension_owner(&saved);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("UPDATE softdelete.registry"
+								" SET live_flag = $2, deleted_flag = $3"
+								" WHERE tbl OPERATOR(pg_catalog.=) $1",
+								3, argtypes, values, nulls, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	softdelete_restore_identity(&saved);
 }
 
 /*
@@ -343,6 +393,9 @@ softdelete_lookup(Oid relid)
 	 */
 	if (OidIsValid(get_extension_oid("softdelete", true)))
 	{
+		RegistryRow flag;
+
+		memset(&flag, 0, sizeof(flag));
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		{
@@ -352,6 +405,7 @@ softdelete_lookup(Oid relid)
 			{
 				result->root = relid;
 				result->column_name = row.column_name;
+				flag = row;
 			}
 			else if (get_rel_relispartition(relid))
 			{
@@ -367,6 +421,7 @@ softdelete_lookup(Oid relid)
 					{
 						result->root = ancestor;
 						result->column_name = row.column_name;
+						flag = row;
 						break;
 					}
 				}
@@ -378,6 +433,11 @@ softdelete_lookup(Oid relid)
 
 		if (OidIsValid(result->root))
 			result->attnum = get_attnum(relid, NameStr(result->column_name));
+		if (OidIsValid(result->root) && NameStr(flag.flag_name)[0] != '\0')
+		{
+			result->flag_attnum = get_attnum(relid, NameStr(flag.flag_name));
+			result->flag_live_value = flag.flag_live_value;
+		}
 	}
 
 	/* cache it only if nothing was invalidated while it was read */

@@ -9,7 +9,8 @@
  *	entries		softdelete.c (_PG_init, GUCs), xact.c (transaction
  *				callbacks), api.c (SQL functions), intercept.c (DELETE
  *				triggers), fidelity.c (planner/executor hooks), event.c
- *				(event triggers)
+ *				(event triggers), flags.c (boolean flags: their checks at
+ *				enable, their constraint, their UPDATE triggers)
  *	flows		cascade.c (soft delete and its FK checks), restore.c,
  *				remove.c (purge, hard_delete, the bypass), policy.c (what
  *				enable installs)
@@ -86,6 +87,8 @@ typedef struct SoftDeleteTable
 								 * InvalidOid if not soft-deletable */
 	AttrNumber	attnum;			/* the stamp column in relid */
 	NameData	column_name;	/* the stamp column's name */
+	AttrNumber	flag_attnum;	/* the flag column in relid, or 0 (issue 12) */
+	bool		flag_live_value;	/* the flag's value on live rows */
 } SoftDeleteTable;
 
 /* A registry row, as enable/disable read and write it */
@@ -95,6 +98,8 @@ typedef struct RegistryRow
 	NameData	column_name;
 	bool		rls_was_enabled;
 	bool		rls_was_forced;
+	NameData	flag_name;		/* live_flag or deleted_flag, or "" */
+	bool		flag_live_value;	/* true for a live_flag */
 } RegistryRow;
 
 /* Rows of one relation */
@@ -143,6 +148,8 @@ extern void softdelete_registry_insert(Oid relid, const char *column_name,
 									   bool rls_was_enabled, bool rls_was_forced);
 extern void softdelete_registry_delete(Oid relid);
 extern void softdelete_registry_set_column(Oid relid, const char *column_name);
+extern void softdelete_registry_set_flag(Oid relid, const char *flag_name,
+										 bool live_value);
 extern RegistryRow softdelete_partition_read(Oid relid, Oid *root);
 extern void softdelete_partition_write(Oid relid, Oid root, bool rls_was_enabled,
 									   bool rls_was_forced, bool insert);
@@ -351,6 +358,21 @@ extern void softdelete_refcheck_sync(Oid relid);
 /* keys.c */
 extern RowSelector *softdelete_select_by_key(Oid relid, Oid keytype, Datum key);
 extern RowSelector *softdelete_select_trashed_before(Oid relid, Interval *older_than);
+
+/* flags.c: boolean flags kept in step with the stamp (issue 12) */
+#define SOFTDELETE_FLAG_CHECK		"softdelete_flag_in_step"
+#define SOFTDELETE_TRIG_FLAG_ROW	"softdelete_flag_update"
+#define SOFTDELETE_TRIG_FLAG_STMT	"softdelete_flag_after_update"
+extern void softdelete_flags_check_args(Oid relid, const char *column,
+										const char *live_flag,
+										const char *deleted_flag,
+										const RegistryRow *row);
+extern void softdelete_flags_adopt(Oid relid, const char *column,
+								   const char *flag, bool live_value);
+extern void softdelete_flags_sync(Oid relid);
+extern void softdelete_flags_copy(Oid root, Oid part);
+extern void softdelete_flags_remove(Oid relid);
+extern bool softdelete_flags_missing(Oid relid, const char *dropped_column);
 
 /* unique.c: unique values among live rows (issue 12) */
 extern void softdelete_unique_notice(Oid relid);
