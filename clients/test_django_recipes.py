@@ -154,13 +154,15 @@ def main(sb):
              "%s: flag and stamp in step on every row of the four tables" % when)
 
     in_step("after migrate")
+    t.eq(q("SELECT rows, tables::text[], table_rows FROM softdelete.deletions"
+           " WHERE tables <> '{recipes_account}'::regclass[]"),
+         [(5, ["recipes_textbook", "recipes_note", "recipes_post"], [2, 2, 1])],
+         "migration 0003 trashed the rows the old code had flagged: one deletion,"
+         " one journal entry")
 
     # ================= recipe 1: active ==================================================
     t.eq(titles(Textbook.objects.all()), ["t1", "t2", "t3"],
          "Textbook.objects: the live rows; the rows the old code had made inactive are trashed")
-    t.eq(q("SELECT rows, table_rows FROM softdelete.deletions"
-           " WHERE tables = '{recipes_textbook}'::regclass[]"),
-         [(2, [2])], "enable made them one deletion (one journal entry, 2 rows)")
     t1 = Textbook.objects.get(title="t1")
     t1_id = t1.pk
     t.eq(t1.delete(), (1, {"recipes.Textbook": 1}), "textbook.delete() returns (1, ...)")
@@ -192,9 +194,6 @@ def main(sb):
     # ================= recipe 4: is_deleted only ===========================================
     t.eq(titles(Note.objects.all(), "text"), ["n1", "n2"],
          "Note.objects: the live notes; the ones soft_delete() had flagged are trashed")
-    entry, rows = q("SELECT id, rows FROM softdelete.deletions"
-                    " WHERE tables = '{recipes_note}'::regclass[]")[0]
-    t.eq(rows, 2, "enable made them one deletion of 2 rows")
     n1 = Note.objects.get(text="n1")
     n1_id = n1.pk
     t.eq(n1.delete(), (1, {"recipes.Note": 1}), "soft_delete() is delete(): (1, ...)")
@@ -202,14 +201,31 @@ def main(sb):
          "the old filter(is_deleted=False) sees what Note.objects sees")
     t.eq(q("SELECT text, is_deleted FROM softdelete.trash(NULL::recipes_note) ORDER BY text"),
          [("n1", True), ("n3", True), ("n4", True)], "the trash, is_deleted true on each")
-    t.eq(one("SELECT softdelete.undo(%s)", [entry]), 2,
-         "softdelete.undo(the enable's entry) brings back what the old code had deleted: 2")
+    t.eq(one("SELECT softdelete.restore('recipes_note', ARRAY(SELECT id FROM"
+             " softdelete.trash(NULL::recipes_note) WHERE text IN ('n3', 'n4')))"), 2,
+         "softdelete.restore('recipes_note', ARRAY[...]) brings back the old code's: 2")
     t.eq(one("SELECT softdelete.restore('recipes_note', %s)", [n1_id]), 1,
          "softdelete.restore('recipes_note', id): 1")
     t.eq(q("SELECT text, is_deleted, deleted_at IS NULL"
            " FROM softdelete.with_trash(NULL::recipes_note) ORDER BY text"),
          [("n1", False, True), ("n2", False, True), ("n3", False, True), ("n4", False, True)],
          "every note live again, is_deleted false")
+    n2 = Note.objects.get(text="n2")
+    n2.is_deleted = True
+    n2.save()       # the old soft_delete(): an UPDATE of every field, the flag set
+    t.eq((titles(Note.objects.all(), "text"),
+          q("SELECT is_deleted, deleted_at IS NOT NULL FROM softdelete.trash(NULL::recipes_note)")),
+         (["n1", "n3", "n4"], [(True, True)]),
+         "the old soft_delete() (is_deleted = True; save()) left in the code is a soft delete")
+
+    def create_trashed():
+        with transaction.atomic():
+            Note.objects.create(text="n9", is_deleted=True)
+
+    e = t.raises(IntegrityError, create_trashed, "a note created already deleted is refused")
+    t.eq(sqlstate(e), "23514", "SQLSTATE 23514 (check constraint softdelete_flag_in_step)")
+    t.eq(one("SELECT count(*) FROM softdelete.with_trash(NULL::recipes_note)"), 4,
+         "nothing inserted")
 
     # ================= recipe 2: is_deleted + deleted_at, a CASCADE child ================
     t.eq(titles(Post.objects.all()), ["p1", "p2"],
