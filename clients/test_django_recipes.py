@@ -78,22 +78,12 @@ def main(sb):
                         ("cy@example.org", None)):
         Account.objects.create(email=email, deleted_at=gone)
 
-    flags = one("SELECT count(*) FROM pg_proc WHERE proname = 'enable'"
-                " AND pronamespace = 'softdelete'::regnamespace"
-                " AND 'live_flag' = ANY (proargnames)") > 0
-
-    def pending(name):
-        # the flag parts wait for enable(..., live_flag, deleted_flag) (issue 12)
-        print("ok - %s # SKIP pending: enable() has no live_flag/deleted_flag yet" % name,
-              flush=True)
-
     # ---- adoption: migrate --------------------------------------------------------
-    call_command("migrate", "recipes", "0003" if flags else "0002", verbosity=0)
+    call_command("migrate", "recipes", verbosity=0)
     t.eq(q("SELECT table_name::text FROM softdelete.tables WHERE table_name LIKE 'recipes%%'"
            " ORDER BY 1"),
          [("recipes_account",), ("recipes_comment",), ("recipes_note",), ("recipes_post",),
-          ("recipes_textbook",)]
-         if flags else [("recipes_account",)],
+          ("recipes_textbook",)],
          "migrate: the tables are soft-deletable (softdelete.tables)")
 
     # ================= recipe 3: unique values freed on delete =======================
@@ -131,13 +121,6 @@ def main(sb):
     t.eq(one("SELECT softdelete.restore('recipes_account', %s)", [ann_id]), 1,
          "once the new one is deleted, the old one restores")
     t.eq(Account.objects.get(email="ann@example.org").pk, ann_id, "with its own email")
-
-    if not flags:
-        for name in ("recipe 1: active", "recipe 4: is_deleted",
-                     "recipe 2: is_deleted, deleted_at and a CASCADE child"):
-            pending(name)
-        connection.close()
-        return
 
     def out_of_step():
         return q("SELECT (SELECT count(*) FROM softdelete.with_trash(NULL::recipes_textbook)"
