@@ -12,7 +12,8 @@ REGRESS     = install upgrade enable delete trash restore soft_delete purge hard
               nothing_lost journal unique_among_live hard_delete_cascade flags retention uninstall
 REGRESS_OPTS = --inputdir=.
 ISOLATION   = delete_delete delete_restore cascade_delete_race cascade_restore_race purge_repeatable_read \
-              purge_expired_twice purge_expired_restore references_race undo_race
+              purge_expired_twice purge_expired_restore references_race undo_race \
+              flag_update_race
 ISOLATION_OPTS = --load-extension=softdelete
 
 PG_CONFIG  ?= pg_config

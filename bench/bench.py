@@ -257,7 +257,7 @@ def open_database(ctx):
 
 def make_templates(ctx, sizes, workloads):
     app = ctx.app()
-    if workloads & {"bulk", "single", "reads", "purge"}:
+    if workloads & {"bulk", "single", "reads", "purge", "flags"}:
         n = max(sizes["bulk"], sizes["single"], sizes["reads"], 2 * sizes["purge"])
         log("templates: bulk_src (%d rows)" % n)
         run(app, """
@@ -777,6 +777,71 @@ def wl_purge(ctx, sizes):
 
 
 # --------------------------------------------------------------------------
+# workload 7: a boolean flag next to the stamp (issue 12)
+# --------------------------------------------------------------------------
+
+FLAG_CONTENDERS = ["update_both", "softdelete", "sd_flag_update"]
+FLAG_LABEL = {
+    "update_both": "hand-written `UPDATE ... SET deleted_at = now(), active = false`",
+    "softdelete": "**softdelete** `DELETE` (`live_flag => 'active'`: sets both)",
+    "sd_flag_update": "**softdelete** `UPDATE ... SET active = false` (a soft delete)",
+}
+
+
+def flag_sql(contender, t, where):
+    if contender == "update_both":
+        return ("UPDATE {t} SET deleted_at = now(), active = false"
+                " WHERE {w} AND deleted_at IS NULL".format(t=t, w=where))
+    if contender == "sd_flag_update":
+        return "UPDATE {t} SET active = false WHERE {w}".format(t=t, w=where)
+    return "DELETE FROM {t} WHERE {w}".format(t=t, w=where)
+
+
+def wl_flags(ctx, sizes):
+    """Bulk soft delete of half the rows of a table with the recipes'
+    `active` flag and a partial index on it: softdelete (DELETE, and an
+    UPDATE of the flag) against the hand-written UPDATE of both columns."""
+    n = sizes["bulk"]
+    expect = n // 2
+    res = {c: {"ms": [], "reported": None, "error": None} for c in FLAG_CONTENDERS}
+    for rep in range(ctx.args.reps):
+        for c in rotated(FLAG_CONTENDERS, rep):
+            if res[c]["error"]:
+                continue
+            t = "flags_" + c
+            app = ctx.app()
+            try:
+                drop_contender(app, t)
+                make_bulk_table(app, t, n)
+                run(app, "ALTER TABLE {t} ADD COLUMN active boolean NOT NULL DEFAULT true".format(t=t))
+                run(app, "CREATE INDEX ON {t} (a) WHERE active".format(t=t))
+                if c == "update_both":
+                    ctx.guard_not_enabled(app, [t])
+                else:
+                    run(app, "SELECT softdelete.enable(%s::regclass, live_flag => 'active')", (t,))
+                run(app, "VACUUM ANALYZE " + t)
+                app.close()
+                ctx.checkpoint()
+                app = ctx.app()
+                ms, count = timed(app, [flag_sql(c, t, "id % 2 = 0")])
+                done = one(ctx.su, "SELECT count(*) FROM %s WHERE deleted_at IS NOT NULL AND NOT active" % t)
+                if done != expect or one(ctx.su, "SELECT count(*) FROM " + t) != n:
+                    raise RuntimeError("%d rows flagged and stamped, expected %d" % (done, expect))
+                res[c]["ms"].append(ms)
+                res[c]["reported"] = count
+                log("flags rep %d %-14s %10.1f ms  reported %s" % (rep + 1, c, ms, count))
+            except (psycopg2.Error, RuntimeError) as e:
+                res[c]["error"] = str(e).strip().splitlines()[0]
+                log("flags %s: ERROR %s" % (c, res[c]["error"]))
+            finally:
+                app.close()
+                if ctx.is_enabled(t):
+                    run(ctx.su, "SELECT softdelete.disable(%s::regclass)", (t,))
+                drop_contender(ctx.su, t)
+    return res
+
+
+# --------------------------------------------------------------------------
 # reporting
 # --------------------------------------------------------------------------
 
@@ -866,6 +931,26 @@ def report(ctx, info, sizes, results, wall):
         w("Target: no batch transaction over 1 s at the default batch size. The longest batch is the"
           " largest, over all repetitions, of the per-batch times purge_expired reports at DEBUG1"
           " (from before the batch to after its COMMIT).")
+        w("")
+
+    if "flags" in results:
+        res = results["flags"]
+        n = sizes["bulk"]
+        base = med(res["update_both"]["ms"])
+        w("## 7. A boolean flag next to the stamp: soft-delete %s of %s rows (`WHERE id %% 2 = 0`),"
+          " `active` with a partial index" % (fmt_num(n // 2, 0), fmt_num(n, 0)))
+        w("")
+        w("| contender | median ms | vs hand-written UPDATE of both | rows reported | runs (ms) |")
+        w("|---|---:|---:|---:|---|")
+        for c in FLAG_CONTENDERS:
+            r = res[c]
+            w("| %s | %s | %s | %s | %s |" % (
+                FLAG_LABEL[c], cell(r, "ms", fmt_num), fmt_ratio(ratio(med(r["ms"]), base)),
+                "—" if r["reported"] is None else fmt_num(r["reported"], 0), runs_str(r["ms"])))
+        w("")
+        w("Target: softdelete's DELETE ≤ 1.10 × the hand-written UPDATE of both columns — %s (%s)." % (
+            verdict(ratio(med(res["softdelete"]["ms"]), base), 1.10, False),
+            fmt_ratio(ratio(med(res["softdelete"]["ms"]), base))))
         w("")
 
     if "bulk" in results:
@@ -1056,7 +1141,7 @@ def main():
     a = ap.parse_args()
     start = a.start_epoch if a.start_epoch else time.time()
     workloads = set(x.strip() for x in a.workloads.split(",") if x.strip())
-    unknown = workloads - {"bulk", "single", "reads", "cascade", "restore", "purge"}
+    unknown = workloads - {"bulk", "single", "reads", "cascade", "restore", "purge", "flags"}
     if unknown:
         sys.exit("unknown workload(s): " + ", ".join(sorted(unknown)))
     if "restore" in workloads:
@@ -1079,7 +1164,7 @@ def main():
 
     results = {}
     for name, fn in (("bulk", wl_bulk), ("single", wl_single), ("reads", wl_reads),
-                     ("cascade", wl_cascade), ("purge", wl_purge)):
+                     ("cascade", wl_cascade), ("purge", wl_purge), ("flags", wl_flags)):
         if name in workloads:
             log("== workload: %s ==" % name)
             t0 = time.time()

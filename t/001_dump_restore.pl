@@ -53,6 +53,18 @@ $node->safe_psql('shop', q{
     CREATE TABLE readings_2 PARTITION OF readings FOR VALUES IN (2);
     INSERT INTO readings VALUES (1, 1), (2, 2), (3, 2);
     DELETE FROM readings WHERE id IN (1, 2);
+    -- boolean flags (issue 12): a live_flag, and a partitioned deleted_flag
+    CREATE TABLE books (id int PRIMARY KEY, active boolean NOT NULL DEFAULT true);
+    INSERT INTO books VALUES (1, true), (2, false), (3, true);
+    SELECT softdelete.enable('books', live_flag => 'active');
+    DELETE FROM books WHERE id = 3;
+    CREATE TABLE shelves (id int, part int, is_deleted boolean NOT NULL DEFAULT false,
+                          PRIMARY KEY (id, part)) PARTITION BY LIST (part);
+    CREATE TABLE shelves_1 PARTITION OF shelves FOR VALUES IN (1);
+    SELECT softdelete.enable('shelves', deleted_flag => 'is_deleted');
+    CREATE TABLE shelves_2 PARTITION OF shelves FOR VALUES IN (2);
+    INSERT INTO shelves VALUES (1, 1), (2, 2), (3, 2);
+    UPDATE shelves SET is_deleted = true WHERE id = 2;
 });
 
 # What must be the same after a restore, read as the superuser (who sees
@@ -61,6 +73,17 @@ $node->safe_psql('shop', q{
 my $state_sql = q{
     SELECT 'registry', tbl::text, column_name::text, rls_was_enabled::text, rls_was_forced::text
       FROM softdelete.registry
+    UNION ALL
+    SELECT 'flag', tbl::text, live_flag::text, deleted_flag::text, NULL
+      FROM softdelete.registry WHERE live_flag IS NOT NULL OR deleted_flag IS NOT NULL
+    UNION ALL
+    SELECT 'check', conrelid::regclass::text, conname::text, pg_get_constraintdef(oid), NULL
+      FROM pg_constraint WHERE conname = 'softdelete_flag_in_step'
+    UNION ALL
+    SELECT 'books', id::text, active::text, deleted_at::text, NULL FROM books
+    UNION ALL
+    SELECT 'shelves', id::text, tableoid::regclass::text, is_deleted::text, deleted_at::text
+      FROM shelves
     UNION ALL
     SELECT 'partition', tbl::text, root::text, rls_was_enabled::text, rls_was_forced::text
       FROM softdelete.partitions
@@ -120,9 +143,20 @@ my $behaviour_sql = q{
     DELETE FROM plain WHERE id = 1;
     SELECT 'plain is hard', count(*) FROM plain;
     SELECT 'readings trash', string_agg(id::text, ',' ORDER BY id) FROM softdelete.trash(NULL::readings);
+    UPDATE books SET active = false WHERE id = 1;
+    SELECT 'books', string_agg(id || ':' || active || ':' || (deleted_at IS NOT NULL), ',' ORDER BY id)
+      FROM softdelete.with_trash(NULL::books);
+    DELETE FROM shelves WHERE id = 3;
+    SELECT 'restore shelf', softdelete.restore('shelves', ROW(2, 2));
+    SELECT 'shelves', string_agg(id || ':' || is_deleted || ':' || (deleted_at IS NOT NULL), ',' ORDER BY id)
+      FROM softdelete.with_trash(NULL::shelves);
 };
 my $source_behaviour = $node->safe_psql('shop', "BEGIN; $behaviour_sql ROLLBACK;");
 like($source_behaviour, qr/restore 1\|2\n/, 'source: restore brings back the customer and its order');
+like($source_behaviour, qr/books\|1:false:true,2:false:true,3:false:true$/m,
+	'source: the flag follows the stamp (issue 12)');
+like($source_behaviour, qr/shelves\|1:false:false,2:false:false,3:true:true$/m,
+	'source: the partitioned flag follows the stamp, restore included (issue 12)');
 like($source_behaviour, qr/order for a trashed customer\|refused/,
 	'source: no new order for a trashed customer (issue 13)');
 
