@@ -208,6 +208,8 @@ ALTER TABLE textbooks ALTER COLUMN active DROP DEFAULT;
 ALTER TABLE textbooks ALTER COLUMN active TYPE int USING active::int;   -- fails (core)
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
+ALTER TABLE textbooks RENAME CONSTRAINT softdelete_flag_in_step TO mine; -- fails
+\echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER softdelete_flag_update ON textbooks;                       -- fails
 \echo :LAST_ERROR_SQLSTATE
 DROP TRIGGER softdelete_flag_after_update ON textbooks;                 -- fails
@@ -236,6 +238,11 @@ UPDATE shelves SET active = false WHERE id = 5;             -- through the root
 UPDATE shelves_east SET active = false WHERE id = 6;        -- the partition itself
 UPDATE shelves_south SET active = false WHERE id = 4;
 DELETE FROM shelves_north WHERE id = 1;
+-- a move to another partition is not a soft delete
+INSERT INTO shelves VALUES (8, 'north', true);
+UPDATE shelves SET active = false, region = 'south' WHERE id = 8;   -- fails
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM shelves WHERE id = 8;
 SELECT s.region, s.id, s.active, s.deleted_at IS NOT NULL AS stamped
   FROM softdelete.with_trash(NULL::shelves) s ORDER BY 2;
 SELECT c.relname, count(*) FILTER (WHERE t.tgname = 'softdelete_flag_update') AS row_trigger,
@@ -249,6 +256,12 @@ SELECT c.relname, count(*) FILTER (WHERE t.tgname = 'softdelete_flag_update') AS
 CREATE TABLE shelves_west (id int NOT NULL, region text NOT NULL);
 ALTER TABLE shelves ATTACH PARTITION shelves_west FOR VALUES IN ('west');   -- fails
 \echo :LAST_ERROR_SQLSTATE
+-- nor one without the constraint; PARTITION OF gives both
+CREATE TABLE shelves_west2 (id int NOT NULL, region text NOT NULL, active boolean NOT NULL,
+                            deleted_at timestamptz);
+ALTER TABLE shelves ATTACH PARTITION shelves_west2 FOR VALUES IN ('west');  -- fails
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE shelves_west2;
 -- a detached partition is soft-deletable on its own, with the flag
 ALTER TABLE shelves DETACH PARTITION shelves_east;
 SELECT tbl, live_flag FROM softdelete.tables WHERE tbl = 'shelves_east'::regclass;

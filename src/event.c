@@ -394,10 +394,16 @@ softdelete_ddl_command_end(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* a constraint renamed stands for its table (issue 12: the flag's) */
 	ret = SPI_execute("SELECT objid, objsubid, command_tag, command"
 					  " FROM pg_catalog.pg_event_trigger_ddl_commands()"
 					  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-					  " AND object_type OPERATOR(pg_catalog.=) ANY ('{table,\"table column\"}')",
+					  " AND object_type OPERATOR(pg_catalog.=) ANY ('{table,\"table column\"}')"
+					  " UNION ALL SELECT k.conrelid, 0, d.command_tag, d.command"
+					  " FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+					  " JOIN pg_catalog.pg_constraint k ON k.oid OPERATOR(pg_catalog.=) d.objid"
+					  " WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass"
+					  " AND k.conrelid OPERATOR(pg_catalog.<>) 0",
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));

@@ -7,7 +7,8 @@
  *
  * The planner hook rewrites such a DELETE, after the rewriter has applied
  * the caller's DELETE policies to it, into an UPDATE that sets the stamp
- * column to now() on rows where it is NULL, before planning.  The
+ * column to now() on rows where it is NULL (and the table's flag, if it
+ * has one, to its trashed value: issue 12), before planning.  The
  * statement keeps its privileges (the caller needs DELETE, not UPDATE),
  * its row-level security (the DELETE policies, already attached as
  * security quals), its command tag and row count ("DELETE 3": the plan
@@ -28,7 +29,8 @@
  * Statements left to the trigger path (MERGE ... DELETE, our own purge
  * and hard_delete, or any session where the library is not preloaded) get
  * their count put right by the executor-run hook: the rows the BEFORE
- * DELETE trigger collected during the statement are added to the count.
+ * DELETE trigger collected during the statement are added to the count;
+ * so do the rows an UPDATE of a flag collected (flags.c).
  *
  * The hooks are installed only when the library is named in
  * shared_preload_libraries or session_preload_libraries, so that a

@@ -301,7 +301,7 @@ bring_in_step(Oid relid, const char *column, const char *flag, bool live_value)
 				(errmsg_plural("%llu row of table \"%s\" whose \"%s\" says trashed was moved to the trash",
 							   "%llu rows of table \"%s\" whose \"%s\" says trashed were moved to the trash",
 							   rows, (unsigned long long) rows, get_rel_name(relid), flag),
-				 errdetail("They are one deletion of this transaction, with the rows it cascaded to.")));
+				 errdetail("Moved as one deletion of this transaction, with the rows it cascaded to.")));
 }
 
 /*
@@ -390,8 +390,8 @@ softdelete_flags_remove(Oid relid)
 /*
  * softdelete_flags_sync keeps the flag of the registered table relid in
  * step after DDL (the event trigger): a renamed flag column is followed
- * (the constraint names it by number), new partitions get the statement
- * trigger.
+ * (the constraint names it by number), a renamed constraint is refused,
+ * new partitions get the statement trigger.
  */
 void
 softdelete_flags_sync(Oid relid)
@@ -429,6 +429,14 @@ softdelete_flags_sync(Oid relid)
 		}
 		ReleaseSysCache(tup);
 	}
+	/* the constraint is known by its name: it keeps it */
+	if (!OidIsValid(get_relation_constraint_oid(relid, SOFTDELETE_FLAG_CHECK, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("constraint \"%s\" of soft-deletable table \"%s\" cannot be renamed",
+						SOFTDELETE_FLAG_CHECK, get_rel_name(relid)),
+				 errdetail("It keeps the flag \"%s\" in step with the stamp.", flag),
+				 errhint("Call softdelete.disable('%s') first.", softdelete_hint_name(relid))));
 	ensure_pieces(relid, NameStr(row.column_name), flag, row.flag_live_value);
 }
 

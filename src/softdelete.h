@@ -31,7 +31,10 @@
  * (softdelete_deletion_note_stamped); the executor-finish hook takes them
  * (softdelete_deletion_take_noted) and hands them to
  * softdelete_cascade_stamped.  At commit xact.c stamps what is left and
- * runs the deferred checks.
+ * runs the deferred checks.  An UPDATE that sets a table's flag to its
+ * trashed value (flags.c) is collected like a DELETE's row and stamped by
+ * the flag's AFTER UPDATE statement trigger; apply.c writes the flag with
+ * the stamp, and the constraint softdelete_flag_in_step holds them together.
  *
  * The flow of an API call: api.c checks arguments and privileges, turns
  * the key into a RowSelector (keys.c), and calls restore.c or remove.c,
