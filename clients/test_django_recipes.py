@@ -32,7 +32,7 @@ t = Tap("Django %s, the recipes' schemas" % django.get_version())
 def main(sb):
     configure(sb, "_djrecipes.apps.RecipesConfig")
     from django.core.management import call_command
-    from django.db import IntegrityError, connection, transaction
+    from django.db import IntegrityError, NotSupportedError, connection, transaction
     from django.utils import timezone
 
     from _djrecipes.models import Account, Comment, Note, Post, Textbook
@@ -193,6 +193,18 @@ def main(sb):
            " FROM softdelete.with_trash(NULL::recipes_note) ORDER BY text"),
          [("n1", False, True), ("n2", False, True), ("n3", False, True), ("n4", False, True)],
          "every note live again, is_deleted false")
+    def save_changed():
+        n = Note.objects.get(text="n2")
+        n.is_deleted = True
+        n.text = "changed"
+        with transaction.atomic():
+            n.save()
+
+    e = t.raises(NotSupportedError, save_changed,
+                 "save() that sets the flag and changes another field is refused")
+    t.eq(sqlstate(e), "0A000", "SQLSTATE 0A000")
+    t.eq(q("SELECT text, is_deleted FROM softdelete.with_trash(NULL::recipes_note)"
+           " WHERE text IN ('n2', 'changed')"), [("n2", False)], "nothing changed")
     n2 = Note.objects.get(text="n2")
     n2.is_deleted = True
     n2.save()       # the old soft_delete(): an UPDATE of every field, the flag set
