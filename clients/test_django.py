@@ -15,34 +15,15 @@ sys.dont_write_bytecode = True  # before importing _common: no __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import Sandbox, Tap, sqlstate  # noqa: E402
+from _djsettings import configure  # noqa: E402
 
 import django  # noqa: E402
 
 t = Tap("Django %s" % django.get_version())
 
 
-def configure(sb):
-    from django.conf import settings
-    p = sb.params()
-    settings.configure(
-        DEBUG=False,
-        USE_TZ=True,
-        TIME_ZONE="UTC",
-        INSTALLED_APPS=["_djapp.apps.DjAppConfig"],
-        DATABASES={"default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": p["dbname"],
-            "USER": p["user"],
-            "HOST": p.get("host", ""),
-            "PORT": p.get("port", ""),
-        }},
-        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
-    )
-    django.setup()
-
-
 def main(sb):
-    configure(sb)
+    configure(sb, "_djapp.apps.DjAppConfig")
     from django.db import IntegrityError, connection, transaction
     from django.db.models.signals import post_delete
 
