@@ -3,7 +3,8 @@
 -- DELETE, cascade, restore, undo, purge, an UPDATE of the flag, partitions,
 -- disable -- keeps flag and stamp in step; the constraint
 -- softdelete_flag_in_step refuses anything else (23514).  Runs on both
--- paths: the counts of the preloaded one are in flags_1.out.
+-- paths until the UPDATE of the flag (which needs the library preloaded),
+-- then preloaded; flags_1.out is the other path's output.
 CREATE ROLE regress_flag_updater;   -- may UPDATE, not DELETE
 CREATE ROLE regress_flag_deleter;   -- may UPDATE and DELETE
 SET ROLE regress_owner;
@@ -115,8 +116,29 @@ SELECT softdelete.restore('textbooks', 1);
 SELECT * FROM flags_of('textbooks') WHERE id = 1;
 SELECT * FROM flags_of('chapters') WHERE id = 10;
 
+-- UPDATE ... SET active = false is a soft delete only where the UPDATE
+-- can report the rows it soft-deletes: with the library preloaded.  In a
+-- session without it (the trigger path), it is refused (0A000), naming
+-- DELETE, and nothing changes.  (Preloaded, this soft-deletes row 3 and
+-- the ROLLBACK takes it back.)
+BEGIN;
+UPDATE textbooks SET active = false WHERE id = 3;
+\echo :SQLSTATE
+ROLLBACK;
+SELECT * FROM flags_of('textbooks') WHERE id = 3;
+-- the rest of this file preloads the library for this database with
+-- session_preload_libraries, and reconnects (both runs alike from here)
+RESET ROLE;
+DO $$ BEGIN
+    EXECUTE format('ALTER DATABASE %I SET session_preload_libraries = ''softdelete''',
+                   current_database());
+END $$;
+\c -
+SHOW session_preload_libraries;
+SET ROLE regress_owner;
+
 -- UPDATE ... SET active = false: a soft delete of those rows, with the
--- cascade, as one deletion (preloaded: UPDATE counts them)
+-- cascade, as one deletion (UPDATE counts them)
 SELECT counted('UPDATE textbooks SET active = false WHERE id = 3');
 SELECT * FROM flags_of('textbooks') WHERE id = 3;
 SELECT * FROM flags_of('chapters') WHERE id = 30;
@@ -282,6 +304,9 @@ SELECT softdelete.enable('textbooks', live_flag => 'active');
 SELECT * FROM flags_of('textbooks');
 
 RESET ROLE;
+DO $$ BEGIN
+    EXECUTE format('ALTER DATABASE %I RESET session_preload_libraries', current_database());
+END $$;
 DROP TABLE chapters, textbooks, shelves, shelves_east, shelves_west;
 DROP FUNCTION flags_of(regclass), counted(text);
 DROP ROLE regress_flag_updater, regress_flag_deleter;

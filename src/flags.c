@@ -516,8 +516,10 @@ check_may_soft_delete(Relation rel, Oid root, HeapTuple old, HeapTuple new,
 /*
  * softdelete_flag_trigger is the flag's UPDATE OF trigger, at both
  * levels.  Row, BEFORE: a live row whose flag goes to its trashed value
- * is collected to be soft-deleted and skipped by the UPDATE (its count is
- * put right when preloaded, as a DELETE's); a trashed row whose flag goes
+ * is collected to be soft-deleted and skipped by the UPDATE, its count put
+ * right by the executor hook, as a DELETE's; without the hooks (library
+ * not preloaded) that count would be 0, so the UPDATE is refused, naming
+ * DELETE, rather than done unfaithfully.  A trashed row whose flag goes
  * back to live is refused (restore() does that).  Statement, AFTER: the
  * rows collected are stamped and the cascade follows.
  */
@@ -561,6 +563,14 @@ softdelete_flag_trigger(PG_FUNCTION_ARGS)
 	if (flag_null)
 		return PointerGetDatum(td->tg_newtuple);	/* the constraint refuses */
 
+	if (old_null && flag_trashed && !softdelete_hooks_installed())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot soft-delete rows of table \"%s\" by setting \"%s\" in a session where softdelete is not preloaded",
+						get_rel_name(table->root),
+						get_attname(RelationGetRelid(td->tg_relation), table->flag_attnum, false)),
+				 errdetail("Without the library preloaded, the UPDATE could not report the rows it soft-deleted: it would say it updated none."),
+				 errhint("Use DELETE, which soft-deletes on every path, or add softdelete to shared_preload_libraries or session_preload_libraries.")));
 	if (old_null && flag_trashed)
 	{
 		check_may_soft_delete(td->tg_relation, table->root, td->tg_trigtuple,

@@ -297,10 +297,11 @@ softdelete_oid_list(const char *sql, Oid param)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 	List	   *result = NIL;
+	MemoryContext caller = CurrentMemoryContext;
 
 	values[0] = ObjectIdGetDatum(param);
 	softdelete_spi_connect();
-	(void) softdelete_spi_rows(sql, 1, argtypes, values, false, CurrentMemoryContext,
+	(void) softdelete_spi_rows(sql, 1, argtypes, values, false, caller,
 							   read_oid, &result);
 	softdelete_spi_finish();
 	return result;

@@ -374,6 +374,7 @@ extern void softdelete_bypass_reset(void);
 
 /* fidelity.c */
 extern void softdelete_install_hooks(void);
+extern bool softdelete_hooks_installed(void);
 extern void softdelete_fidelity_reset(void);
 
 /* ddl.c */

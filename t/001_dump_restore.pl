@@ -64,7 +64,7 @@ $node->safe_psql('shop', q{
     SELECT softdelete.enable('shelves', deleted_flag => 'is_deleted');
     CREATE TABLE shelves_2 PARTITION OF shelves FOR VALUES IN (2);
     INSERT INTO shelves VALUES (1, 1), (2, 2), (3, 2);
-    UPDATE shelves SET is_deleted = true WHERE id = 2;
+    DELETE FROM shelves WHERE id = 2;   -- (an UPDATE of the flag needs the library preloaded)
 });
 
 # What must be the same after a restore, read as the superuser (who sees
@@ -143,7 +143,7 @@ my $behaviour_sql = q{
     DELETE FROM plain WHERE id = 1;
     SELECT 'plain is hard', count(*) FROM plain;
     SELECT 'readings trash', string_agg(id::text, ',' ORDER BY id) FROM softdelete.trash(NULL::readings);
-    UPDATE books SET active = false WHERE id = 1;
+    DELETE FROM books WHERE id = 1;   -- (an UPDATE of the flag needs the library preloaded)
     SELECT 'books', string_agg(id || ':' || active || ':' || (deleted_at IS NOT NULL), ',' ORDER BY id)
       FROM softdelete.with_trash(NULL::books);
     DELETE FROM shelves WHERE id = 3;
