@@ -212,3 +212,17 @@ CREATE EVENT TRIGGER softdelete_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE',
                  'ALTER POLICY')
     EXECUTE FUNCTION softdelete.ddl_command_end_trigger();
+
+-- COPY FROM into a soft-deletable table (issue 13): the per-row guard ----
+/*
+ * The check a COPY FROM run by a role that may not restore adds to its
+ * WHERE: a row arriving with its stamp set is refused as our filter would
+ * refuse its INSERT (42501).  STABLE, so that COPY keeps its multi-row
+ * inserts; callable only from that COPY (see src/copyfrom.c).
+ */
+CREATE FUNCTION softdelete.copy_row_check(tbl pg_catalog.regclass, stamp pg_catalog.timestamptz)
+    RETURNS pg_catalog.bool
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'softdelete_copy_row_check';
+COMMENT ON FUNCTION softdelete.copy_row_check(pg_catalog.regclass, pg_catalog.timestamptz) IS
+    'Internal: refuses a row that a COPY FROM by a role that may not restore would load into the trash';

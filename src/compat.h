@@ -142,4 +142,58 @@ compat_init_range_table(EState *estate, RangeTblEntry *rte, Bitmapset *updated)
 #endif
 }
 
+/*
+ * compat_check_insert_columns checks that the user may INSERT into the
+ * columns attnums of the relation nsitem names, as COPY FROM does
+ * (ExecCheckRTPerms on the RangeTblEntry up to 15, ExecCheckPermissions
+ * on its RTEPermissionInfo from 16).
+ */
+static inline void
+compat_check_insert_columns(ParseState *pstate, ParseNamespaceItem *nsitem,
+							List *attnums)
+{
+	ListCell   *lc;
+#if PG_VERSION_NUM >= 160000
+	RTEPermissionInfo *perm = nsitem->p_perminfo;
+
+	perm->requiredPerms = ACL_INSERT;
+	foreach(lc, attnums)
+		perm->insertedCols = bms_add_member(perm->insertedCols,
+											lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+	ExecCheckPermissions(pstate->p_rtable, list_make1(perm), true);
+#else
+	RangeTblEntry *rte = nsitem->p_rte;
+
+	rte->requiredPerms = ACL_INSERT;
+	foreach(lc, attnums)
+		rte->insertedCols = bms_add_member(rte->insertedCols,
+										   lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+	ExecCheckRTPerms(pstate->p_rtable, true);
+#endif
+}
+
+/*
+ * sd_root_to_child_map(leaf, estate): the map that converts a row of a
+ * partitioned table to the row type of its partition leaf (NULL if none
+ * is needed).  16 made it lazily built, behind ExecGetRootToChildMap.
+ */
+#if PG_VERSION_NUM >= 160000
+#define sd_root_to_child_map(leaf, estate) ExecGetRootToChildMap((leaf), (estate))
+#else
+#define sd_root_to_child_map(leaf, estate) ((leaf)->ri_RootToPartitionMap)
+#endif
+
+/*
+ * sd_check_index_constraints(rri, slot, estate, conflict, arbiters): the
+ * speculative-insertion pre-check of ON CONFLICT.  18 added the TID of
+ * the row being updated (NULL for an INSERT).
+ */
+#if PG_VERSION_NUM >= 180000
+#define sd_check_index_constraints(rri, slot, estate, conflict, arbiters) \
+	ExecCheckIndexConstraints((rri), (slot), (estate), (conflict), NULL, (arbiters))
+#else
+#define sd_check_index_constraints(rri, slot, estate, conflict, arbiters) \
+	ExecCheckIndexConstraints((rri), (slot), (estate), (conflict), (arbiters))
+#endif
+
 #endif							/* SOFTDELETE_COMPAT_H */

@@ -503,4 +503,6 @@ softdelete_install_hooks(void)
 	ExecutorRun_hook = softdelete_executor_run;
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = softdelete_executor_finish;
+	softdelete_upsert_install_hook();	/* upsert.c */
+	softdelete_copy_install_hook();	/* copyfrom.c */
 }

@@ -9,7 +9,10 @@
  *	entries		softdelete.c (_PG_init, GUCs), xact.c (transaction
  *				callbacks), api.c (SQL functions), intercept.c (DELETE
  *				triggers), fidelity.c (planner/executor hooks), event.c
- *				(event triggers)
+ *				(event triggers); preloaded only: upsert.c (INSERT ... ON
+ *				CONFLICT meeting the trash, executor-start hook) and
+ *				copyfrom.c (COPY FROM under our row-level security,
+ *				utility hook)
  *	flows		cascade.c (soft delete and its FK checks), restore.c,
  *				remove.c (purge, hard_delete, the bypass), policy.c (what
  *				enable installs)
@@ -314,6 +317,7 @@ extern void softdelete_check_deferred(void);
 /* restore.c */
 extern uint64 softdelete_restore_rows(Oid relid, const RowSelector *sel);
 extern uint64 softdelete_restore_deletion(List *relids, TimestampTz stamp);
+extern bool softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp);
 
 /* remove.c */
 extern uint64 softdelete_remove_rows(Oid relid, const RowSelector *sel,
@@ -329,6 +333,12 @@ extern void softdelete_bypass_reset(void);
 /* fidelity.c */
 extern void softdelete_install_hooks(void);
 extern void softdelete_fidelity_reset(void);
+
+/* upsert.c: INSERT ... ON CONFLICT meeting a trashed row (preloaded) */
+extern void softdelete_upsert_install_hook(void);
+
+/* copyfrom.c: COPY FROM into a soft-deletable table (preloaded) */
+extern void softdelete_copy_install_hook(void);
 
 /* policy.c */
 extern int	softdelete_begin_ddl(SoftDeleteIdentity *saved);
