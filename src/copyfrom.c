@@ -247,8 +247,9 @@ take_copy(CopyStmt *stmt, const SoftDeleteTable **table)
 	if (!OidIsValid(relid))
 		return NULL;			/* core says it does not exist */
 	*table = softdelete_lookup(relid);
+	/* with row_security = off, PostgreSQL's own 42501 (as DoCopy) */
 	if (!OidIsValid((*table)->root) || (*table)->attnum <= 0 ||
-		check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED)
+		check_enable_rls(relid, InvalidOid, false) != RLS_ENABLED)
 		return NULL;
 	rel = table_open(relid, NoLock);
 	policy = own_insert_policy(rel, &allowed);
