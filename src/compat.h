@@ -173,6 +173,28 @@ compat_check_insert_columns(ParseState *pstate, ParseNamespaceItem *nsitem,
 }
 
 /*
+ * SD_COPY_PROGRAM_REFUSAL / SD_COPY_FILE_REFUSAL: the errmsg (and errdetail)
+ * of PostgreSQL's refusal of COPY from a program or a file to a role
+ * without pg_execute_server_program / pg_read_server_files, as DoCopy words
+ * it; 16 reworded it.  Use inside ereport(ERROR, (errcode(...), ...)).
+ */
+#if PG_VERSION_NUM >= 160000
+#define SD_COPY_PROGRAM_REFUSAL \
+	errmsg("permission denied to COPY to or from an external program"), \
+	errdetail("Only roles with privileges of the \"%s\" role may COPY to or from an external program.", \
+			  "pg_execute_server_program")
+#define SD_COPY_FILE_REFUSAL \
+	errmsg("permission denied to COPY from a file"), \
+	errdetail("Only roles with privileges of the \"%s\" role may COPY from a file.", \
+			  "pg_read_server_files")
+#else
+#define SD_COPY_PROGRAM_REFUSAL \
+	errmsg("must be superuser or have privileges of the pg_execute_server_program role to COPY to or from an external program")
+#define SD_COPY_FILE_REFUSAL \
+	errmsg("must be superuser or have privileges of the pg_read_server_files role to COPY from a file")
+#endif
+
+/*
  * sd_root_to_child_map(leaf, estate): the map that converts a row of a
  * partitioned table to the row type of its partition leaf (NULL if none
  * is needed).  16 made it lazily built, behind ExecGetRootToChildMap.
