@@ -9,11 +9,12 @@ REGRESS     = install upgrade enable delete trash restore soft_delete purge hard
               references \
               cascade cascade_restore cascade_shapes event_trigger partitions protection \
               fidelity privileges bad_input quoting truncate search_path_attack ddl_attacks \
-              nothing_lost journal unique_among_live hard_delete_cascade flags retention uninstall
+              nothing_lost journal unique_among_live hard_delete_cascade flags retention \
+              upsert copy_from uninstall
 REGRESS_OPTS = --inputdir=.
 ISOLATION   = delete_delete delete_restore cascade_delete_race cascade_restore_race purge_repeatable_read \
               purge_expired_twice purge_expired_restore references_race undo_race \
-              flag_update_race
+              flag_update_race upsert_race
 ISOLATION_OPTS = --load-extension=softdelete
 
 PG_CONFIG  ?= pg_config

@@ -284,3 +284,17 @@ CREATE FUNCTION softdelete.flag_trigger() RETURNS trigger
 COMMENT ON FUNCTION softdelete.flag_trigger() IS
     'UPDATE OF the flag triggers: setting the flag to its trashed value soft-deletes the row; not for calling by hand';
 -- End of: boolean flags (issue 12) ----------------------------------------
+
+-- COPY FROM into a soft-deletable table (issue 13): the per-row guard ----
+/*
+ * The check a COPY FROM run by a role that may not restore adds to its
+ * WHERE: a row arriving with its stamp set is refused as our filter would
+ * refuse its INSERT (42501).  STABLE, so that COPY keeps its multi-row
+ * inserts; callable only from that COPY (see src/copyfrom.c).
+ */
+CREATE FUNCTION softdelete.copy_row_check(tbl pg_catalog.regclass, stamp pg_catalog.timestamptz)
+    RETURNS pg_catalog.bool
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'softdelete_copy_row_check';
+COMMENT ON FUNCTION softdelete.copy_row_check(pg_catalog.regclass, pg_catalog.timestamptz) IS
+    'Internal: refuses a row that a COPY FROM by a role that may not restore would load into the trash';

@@ -120,6 +120,20 @@ CREATE FUNCTION softdelete.stamp(tableoid pg_catalog.oid, ctid pg_catalog.tid)
 COMMENT ON FUNCTION softdelete.stamp(pg_catalog.oid, pg_catalog.tid) IS
     'Internal: the stamp of a soft DELETE turned into an UPDATE; notes the row for the cascade';
 
+-- COPY FROM into a soft-deletable table (issue 13): the per-row guard ----
+/*
+ * The check a COPY FROM run by a role that may not restore adds to its
+ * WHERE: a row arriving with its stamp set is refused as our filter would
+ * refuse its INSERT (42501).  STABLE, so that COPY keeps its multi-row
+ * inserts; callable only from that COPY (see src/copyfrom.c).
+ */
+CREATE FUNCTION softdelete.copy_row_check(tbl pg_catalog.regclass, stamp pg_catalog.timestamptz)
+    RETURNS pg_catalog.bool
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'softdelete_copy_row_check';
+COMMENT ON FUNCTION softdelete.copy_row_check(pg_catalog.regclass, pg_catalog.timestamptz) IS
+    'Internal: refuses a row that a COPY FROM by a role that may not restore would load into the trash';
+
 /* The interface */
 CREATE FUNCTION softdelete.enable(tbl pg_catalog.regclass,
                                   column_name pg_catalog.name DEFAULT 'deleted_at',

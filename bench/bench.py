@@ -17,6 +17,7 @@ import argparse
 import collections
 import atexit
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -257,8 +258,8 @@ def open_database(ctx):
 
 def make_templates(ctx, sizes, workloads):
     app = ctx.app()
-    if workloads & {"bulk", "single", "reads", "purge", "flags"}:
-        n = max(sizes["bulk"], sizes["single"], sizes["reads"], 2 * sizes["purge"])
+    if workloads & {"bulk", "single", "reads", "purge", "flags", "ingest"}:
+        n = max(sizes["bulk"], sizes["single"], sizes["reads"], 2 * sizes["purge"], sizes["copy"])
         log("templates: bulk_src (%d rows)" % n)
         run(app, """
             CREATE TABLE bulk_src AS
@@ -838,6 +839,77 @@ def wl_flags(ctx, sizes):
                 if ctx.is_enabled(t):
                     run(ctx.su, "SELECT softdelete.disable(%s::regclass)", (t,))
                 drop_contender(ctx.su, t)
+
+
+# --------------------------------------------------------------------------
+# workload 8: ingest -- plain INSERTs (pgbench) and COPY FROM, into a
+# soft-deletable table against the same table without the extension
+# --------------------------------------------------------------------------
+
+INGESTERS = ["plain", "softdelete"]
+
+
+def make_ingest_table(ctx, app, t, enable):
+    run(app, """
+        CREATE TABLE {t} (id bigserial PRIMARY KEY, a int NOT NULL, b text NOT NULL,
+                          c numeric(12,2) NOT NULL, deleted_at timestamptz)
+        """.format(t=t))
+    if enable:
+        run(app, "SELECT softdelete.enable(%s::regclass)", (t,))
+    else:
+        ctx.guard_not_enabled(app, [t])
+
+
+def wl_ingest(ctx, sizes):
+    """Single-row INSERTs (pgbench, no ON CONFLICT) and one COPY FROM STDIN
+    of n rows, as the table's owner, into a plain table and into a
+    soft-deletable one (the COPY then takes the extension's utility hook)."""
+    n = sizes["copy"]
+    su = ctx.su
+    buf = io.BytesIO()
+    with su.cursor() as cur:
+        cur.copy_expert("COPY (SELECT a, b, c FROM bulk_src WHERE id <= %d) TO STDOUT" % n, buf)
+    res = {c: {"tps": [], "ms": [], "error": None} for c in INGESTERS}
+    for rep in range(ctx.args.reps):
+        for c in rotated(INGESTERS, rep):
+            if res[c]["error"]:
+                continue
+            t = "ingest_" + c
+            app = ctx.app()
+            try:
+                drop_contender(app, t)
+                make_ingest_table(ctx, app, t, c == "softdelete")
+                run(app, "VACUUM ANALYZE " + t)
+                ctx.checkpoint()
+                script = ("\\set a random(1, 100000)\n"
+                          "INSERT INTO %s (a, b, c) VALUES (:a, 'x', 1.5);\n" % t)
+                tps = ctx.pgbench("ingest_" + c, script, ctx.args.seconds)
+                # a fresh table for the COPY (TRUNCATE is refused on a soft-deletable one)
+                if ctx.is_enabled(t):
+                    run(su, "SELECT softdelete.disable(%s::regclass)", (t,))
+                drop_contender(su, t)
+                make_ingest_table(ctx, app, t, c == "softdelete")
+                ctx.checkpoint()
+                buf.seek(0)
+                with app.cursor() as cur:
+                    t0 = time.perf_counter()
+                    cur.copy_expert("COPY %s (a, b, c) FROM STDIN" % t, buf)
+                    ms = (time.perf_counter() - t0) * 1000.0
+                loaded = one(su, "SELECT count(*) FROM " + t)
+                if loaded != n:
+                    raise RuntimeError("COPY loaded %d rows of %d" % (loaded, n))
+                res[c]["tps"].append(tps)
+                res[c]["ms"].append(ms)
+                log("ingest rep %d %-10s INSERT %10.1f TPS   COPY %d rows %10.1f ms"
+                    % (rep + 1, c, tps, n, ms))
+            except (psycopg2.Error, RuntimeError) as e:
+                res[c]["error"] = str(e).strip().splitlines()[0]
+                log("ingest %s: ERROR %s" % (c, res[c]["error"]))
+            finally:
+                app.close()
+                if ctx.is_enabled(t):
+                    run(su, "SELECT softdelete.disable(%s::regclass)", (t,))
+                drop_contender(su, t)
     return res
 
 
@@ -951,6 +1023,26 @@ def report(ctx, info, sizes, results, wall):
         w("Target: softdelete's DELETE ≤ 1.10 × the hand-written UPDATE of both columns — %s (%s)." % (
             verdict(ratio(med(res["softdelete"]["ms"]), base), 1.10, False),
             fmt_ratio(ratio(med(res["softdelete"]["ms"]), base))))
+    if "ingest" in results:
+        res = results["ingest"]
+        p, q = res["plain"], res["softdelete"]
+        w("## 8. Ingest: single-row `INSERT` (pgbench `-n -c 2 -j 2 -T %d -M prepared`) and"
+          " `COPY FROM STDIN` of %s rows" % (a.seconds, fmt_num(sizes["copy"], 0)))
+        w("")
+        w("| table | INSERT median TPS | vs plain | COPY median ms | vs plain (speed) | INSERT runs (TPS) | COPY runs (ms) |")
+        w("|---|---:|---:|---:|---:|---|---|")
+        for c, label in (("plain", "without the extension"), ("softdelete", "**soft-deletable**")):
+            r = res[c]
+            w("| %s | %s | %s | %s | %s | %s | %s |" % (
+                label, cell(r, "tps", lambda x: fmt_num(x, 0)),
+                fmt_ratio(ratio(med(r["tps"]), med(p["tps"]))),
+                cell(r, "ms", fmt_num), fmt_ratio(ratio(med(r["ms"]), med(p["ms"]), inverse=True)),
+                runs_str(r["tps"]), runs_str(r["ms"])))
+        vi = ratio(med(q["tps"]), med(p["tps"]))
+        vc = ratio(med(q["ms"]), med(p["ms"]), inverse=True)
+        w("")
+        w("Targets: INSERT ≥ 0.95 × plain — %s (%s); COPY FROM ≥ 0.95 × plain — %s (%s)."
+          % (verdict(vi, 0.95, True), fmt_ratio(vi), verdict(vc, 0.95, True), fmt_ratio(vc)))
         w("")
 
     if "bulk" in results:
@@ -1141,7 +1233,7 @@ def main():
     a = ap.parse_args()
     start = a.start_epoch if a.start_epoch else time.time()
     workloads = set(x.strip() for x in a.workloads.split(",") if x.strip())
-    unknown = workloads - {"bulk", "single", "reads", "cascade", "restore", "purge", "flags"}
+    unknown = workloads - {"bulk", "single", "reads", "cascade", "restore", "purge", "flags", "ingest"}
     if unknown:
         sys.exit("unknown workload(s): " + ", ".join(sorted(unknown)))
     if "restore" in workloads:
@@ -1153,6 +1245,7 @@ def main():
         "reads": max(100, int(2000000 * a.scale)),
         "parents": max(100, int(100000 * a.scale)) // 10 * 10,
         "purge": max(100, int(1000000 * a.scale)),
+        "copy": max(100, int(1000000 * a.scale)),
     }
     ctx = Ctx(a)
     if a.phase == "setup":
@@ -1164,7 +1257,8 @@ def main():
 
     results = {}
     for name, fn in (("bulk", wl_bulk), ("single", wl_single), ("reads", wl_reads),
-                     ("cascade", wl_cascade), ("purge", wl_purge), ("flags", wl_flags)):
+                     ("cascade", wl_cascade), ("purge", wl_purge), ("flags", wl_flags),
+                     ("ingest", wl_ingest)):
         if name in workloads:
             log("== workload: %s ==" % name)
             t0 = time.time()

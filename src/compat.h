@@ -142,4 +142,80 @@ compat_init_range_table(EState *estate, RangeTblEntry *rte, Bitmapset *updated)
 #endif
 }
 
+/*
+ * compat_check_insert_columns checks that the user may INSERT into the
+ * columns attnums of the relation nsitem names, as COPY FROM does
+ * (ExecCheckRTPerms on the RangeTblEntry up to 15, ExecCheckPermissions
+ * on its RTEPermissionInfo from 16).
+ */
+static inline void
+compat_check_insert_columns(ParseState *pstate, ParseNamespaceItem *nsitem,
+							List *attnums)
+{
+	ListCell   *lc;
+#if PG_VERSION_NUM >= 160000
+	RTEPermissionInfo *perm = nsitem->p_perminfo;
+
+	perm->requiredPerms = ACL_INSERT;
+	foreach(lc, attnums)
+		perm->insertedCols = bms_add_member(perm->insertedCols,
+											lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+	ExecCheckPermissions(pstate->p_rtable, list_make1(perm), true);
+#else
+	RangeTblEntry *rte = nsitem->p_rte;
+
+	rte->requiredPerms = ACL_INSERT;
+	foreach(lc, attnums)
+		rte->insertedCols = bms_add_member(rte->insertedCols,
+										   lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+	ExecCheckRTPerms(pstate->p_rtable, true);
+#endif
+}
+
+/*
+ * SD_COPY_PROGRAM_REFUSAL / SD_COPY_FILE_REFUSAL: the errmsg (and errdetail)
+ * of PostgreSQL's refusal of COPY from a program or a file to a role
+ * without pg_execute_server_program / pg_read_server_files, as DoCopy words
+ * it; 16 reworded it.  Use inside ereport(ERROR, (errcode(...), ...)).
+ */
+#if PG_VERSION_NUM >= 160000
+#define SD_COPY_PROGRAM_REFUSAL \
+	errmsg("permission denied to COPY to or from an external program"), \
+	errdetail("Only roles with privileges of the \"%s\" role may COPY to or from an external program.", \
+			  "pg_execute_server_program")
+#define SD_COPY_FILE_REFUSAL \
+	errmsg("permission denied to COPY from a file"), \
+	errdetail("Only roles with privileges of the \"%s\" role may COPY from a file.", \
+			  "pg_read_server_files")
+#else
+#define SD_COPY_PROGRAM_REFUSAL \
+	errmsg("must be superuser or have privileges of the pg_execute_server_program role to COPY to or from an external program")
+#define SD_COPY_FILE_REFUSAL \
+	errmsg("must be superuser or have privileges of the pg_read_server_files role to COPY from a file")
+#endif
+
+/*
+ * sd_root_to_child_map(leaf, estate): the map that converts a row of a
+ * partitioned table to the row type of its partition leaf (NULL if none
+ * is needed).  16 made it lazily built, behind ExecGetRootToChildMap.
+ */
+#if PG_VERSION_NUM >= 160000
+#define sd_root_to_child_map(leaf, estate) ExecGetRootToChildMap((leaf), (estate))
+#else
+#define sd_root_to_child_map(leaf, estate) ((leaf)->ri_RootToPartitionMap)
+#endif
+
+/*
+ * sd_check_index_constraints(rri, slot, estate, conflict, arbiters): the
+ * speculative-insertion pre-check of ON CONFLICT.  18 added the TID of
+ * the row being updated (NULL for an INSERT).
+ */
+#if PG_VERSION_NUM >= 180000
+#define sd_check_index_constraints(rri, slot, estate, conflict, arbiters) \
+	ExecCheckIndexConstraints((rri), (slot), (estate), (conflict), NULL, (arbiters))
+#else
+#define sd_check_index_constraints(rri, slot, estate, conflict, arbiters) \
+	ExecCheckIndexConstraints((rri), (slot), (estate), (conflict), (arbiters))
+#endif
+
 #endif							/* SOFTDELETE_COMPAT_H */

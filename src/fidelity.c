@@ -533,4 +533,6 @@ softdelete_install_hooks(void)
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = softdelete_executor_finish;
 	hooks_installed = true;
+	softdelete_upsert_install_hook();	/* upsert.c */
+	softdelete_copy_install_hook();	/* copyfrom.c */
 }

@@ -183,3 +183,26 @@ softdelete_restore_deletion(List *relids, TimestampTz stamp)
 	}
 	return count;
 }
+
+/*
+ * softdelete_revive_row restores one trashed row alone, the version at
+ * *tid that carries stamp, without what its deletion cascaded to (an
+ * upsert meeting it, upsert.c): its soft-deletable parents must be live,
+ * and the deletion's journal entry is forgotten once its trash is empty.
+ * Returns whether the row came back (false if it changed meanwhile).
+ */
+bool
+softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp)
+{
+	RowSet		set;
+	RowSet		done;
+
+	set.relid = relid;
+	set.n = 1;
+	set.tids = tid;
+	if (softdelete_apply(&set, SD_UNSTAMP, stamp, &done) == 0)
+		return false;
+	check_parents_live(&done);
+	softdelete_journal_forget_emptied(softdelete_lookup(relid)->root, stamp, stamp);
+	return true;
+}

@@ -13,7 +13,10 @@
  *				it), intercept.c (DELETE triggers), fidelity.c
  *				(planner/executor hooks), event.c (event triggers), flags.c
  *				(boolean flags: their checks at enable, their constraint,
- *				their UPDATE triggers)
+ *				their UPDATE triggers); preloaded only: upsert.c (INSERT ...
+ *				ON CONFLICT meeting the trash, executor-start hook) and
+ *				copyfrom.c (COPY FROM under our row-level security,
+ *				utility hook)
  *	flows		cascade.c (soft delete and its FK checks), restore.c,
  *				remove.c (purge, hard_delete, the bypass), policy.c (what
  *				enable installs), refcheck.c (the reference check) and
@@ -360,6 +363,7 @@ extern void softdelete_check_deferred(void);
 /* restore.c */
 extern uint64 softdelete_restore_rows(Oid relid, const RowSelector *sel);
 extern uint64 softdelete_restore_deletion(List *relids, TimestampTz stamp);
+extern bool softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp);
 
 /* remove.c */
 extern uint64 softdelete_remove_rows(Oid relid, const RowSelector *sel,
@@ -376,6 +380,12 @@ extern void softdelete_bypass_reset(void);
 extern void softdelete_install_hooks(void);
 extern bool softdelete_hooks_installed(void);
 extern void softdelete_fidelity_reset(void);
+
+/* upsert.c: INSERT ... ON CONFLICT meeting a trashed row (preloaded) */
+extern void softdelete_upsert_install_hook(void);
+
+/* copyfrom.c: COPY FROM into a soft-deletable table (preloaded) */
+extern void softdelete_copy_install_hook(void);
 
 /* ddl.c */
 extern int	softdelete_begin_ddl(SoftDeleteIdentity *saved);
