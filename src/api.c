@@ -183,7 +183,6 @@ softdelete_enable(PG_FUNCTION_ARGS)
 	if (attnum > 0)
 	{
 		Oid			atttype = get_atttype(relid, attnum);
-		HeapTuple	atttup;
 		bool		notnull;
 
 		if (atttype != TIMESTAMPTZOID)
@@ -194,12 +193,7 @@ softdelete_enable(PG_FUNCTION_ARGS)
 					 errdetail("The soft-delete column must be of type timestamp with time zone."),
 					 errhint("Name another column, as in softdelete.enable('%s', 'deleted_at'), and it will be added if missing.",
 							 softdelete_hint_name(relid))));
-		atttup = SearchSysCacheAttNum(relid, attnum);
-		if (!HeapTupleIsValid(atttup))
-			elog(ERROR, "cache lookup failed for attribute %d of relation %u",
-				 attnum, relid);
-		notnull = ((Form_pg_attribute) GETSTRUCT(atttup))->attnotnull;
-		ReleaseSysCache(atttup);
+		notnull = softdelete_attribute(relid, attnum).attnotnull;
 		if (notnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),

@@ -15,6 +15,7 @@
 #include "access/table.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/syscache.h"
 
 /*
  * softdelete_scan_of_table begins a scan of catalog (opened by the
@@ -44,4 +45,23 @@ softdelete_oid_hash(const char *name, long nelem, Size entrysize, MemoryContext 
 	ctl.entrysize = entrysize;
 	ctl.hcxt = cxt;
 	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * softdelete_attribute returns a copy of the fixed part of the
+ * pg_attribute row of relid's column attnum, which must exist.
+ */
+FormData_pg_attribute
+softdelete_attribute(Oid relid, AttrNumber attnum)
+{
+	FormData_pg_attribute att;
+	HeapTuple	tup = SearchSysCacheAttNum(relid, attnum);
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for attribute %d of relation %u",
+			 attnum, relid);
+	memset(&att, 0, sizeof(att));
+	memcpy(&att, GETSTRUCT(tup), ATTRIBUTE_FIXED_PART_SIZE);
+	ReleaseSysCache(tup);
+	return att;
 }

@@ -138,19 +138,13 @@ void
 softdelete_check_stamp_writable(Oid relid, const char *column, bool automatic)
 {
 	AttrNumber	attnum = get_attnum(relid, column);
-	HeapTuple	tup;
 	char		generated;
 	List	   *tree;
 	ListCell   *lc;
 
 	if (attnum <= 0)
 		return;
-	tup = SearchSysCacheAttNum(relid, attnum);
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for attribute %d of relation %u",
-			 attnum, relid);
-	generated = ((Form_pg_attribute) GETSTRUCT(tup))->attgenerated;
-	ReleaseSysCache(tup);
+	generated = softdelete_attribute(relid, attnum).attgenerated;
 	if (generated != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),

@@ -72,6 +72,7 @@
 #include "access/attnum.h"
 #include "access/genam.h"
 #include "access/xact.h"
+#include "catalog/pg_attribute.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -301,6 +302,7 @@ extern SysScanDesc softdelete_scan_of_table(Relation catalog, Oid indexid,
 											AttrNumber attno, Oid relid);
 extern HTAB *softdelete_oid_hash(const char *name, long nelem, Size entrysize,
 								 MemoryContext cxt);
+extern FormData_pg_attribute softdelete_attribute(Oid relid, AttrNumber attnum);
 
 /* spi.c */
 extern void softdelete_spi_connect(void);
