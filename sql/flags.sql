@@ -303,6 +303,19 @@ SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'textbooks'::regclas
 SELECT softdelete.enable('textbooks', live_flag => 'active');
 SELECT * FROM flags_of('textbooks');
 
+-- an upsert that meets a trashed row (issue 13, preloaded) revives it
+-- with its flag, then applies its action
+CREATE TABLE tags (name text PRIMARY KEY, active boolean NOT NULL DEFAULT true,
+                   hits int NOT NULL DEFAULT 0);
+SELECT softdelete.enable('tags', live_flag => 'active');
+INSERT INTO tags (name) VALUES ('red'), ('blue');
+DELETE FROM tags;
+INSERT INTO tags (name) VALUES ('red') ON CONFLICT (name) DO UPDATE SET hits = tags.hits + 1;
+INSERT INTO tags (name) VALUES ('blue') ON CONFLICT DO NOTHING;
+SELECT t.name, t.active, t.deleted_at IS NULL AS live, t.hits
+  FROM softdelete.with_trash(NULL::tags) t ORDER BY 1;
+DROP TABLE tags;
+
 RESET ROLE;
 DO $$ BEGIN
     EXECUTE format('ALTER DATABASE %I RESET session_preload_libraries', current_database());
