@@ -49,12 +49,13 @@ compare_tids(const void *a, const void *b)
 }
 
 /*
- * executor_state makes an executor state whose range table holds rel
- * alone, with the stamp column (if attnum > 0) as the updated column, so
- * that the table's "UPDATE OF column" triggers see what changed.
+ * softdelete_executor_state makes an executor state whose range table
+ * holds rel alone, with the stamp column (if attnum > 0) as the updated
+ * column, so that the table's "UPDATE OF column" triggers see what
+ * changed.
  */
-static EState *
-executor_state(Relation rel, AttrNumber attnum)
+EState *
+softdelete_executor_state(Relation rel, AttrNumber attnum)
 {
 	EState	   *estate = CreateExecutorState();
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -177,7 +178,7 @@ softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 	}
 
 	rel = table_open(set->relid, RowExclusiveLock);
-	estate = executor_state(rel, action == SD_REMOVE ? 0 : attnum);
+	estate = softdelete_executor_state(rel, action == SD_REMOVE ? 0 : attnum);
 	rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	estate->es_opened_result_relations =
