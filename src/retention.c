@@ -21,6 +21,7 @@
 #include "utils/snapmgr.h"
 
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -166,19 +167,22 @@ expiring_tables(MemoryContext cxt)
  * subtransaction.  A refusal by purge()'s rules (a live row references
  * an expired one: 23503 and its kin) or a table dropped meanwhile ends
  * the table's turn with a WARNING (*skipped), the rest of the call goes
- * on; any other error ends the call.  Returns the rows removed.
+ * on; any other error ends the call.  Returns the rows removed.  With
+ * resume, only rows past *resume are looked at (cond takes it as $2),
+ * and *resume moves on past the rows removed (remove.c).
  */
 static uint64
 purge_batch(Oid relid, const char *relname, const char *cond,
-			TimestampTz cutoff, int batch_rows, bool *skipped)
+			TimestampTz cutoff, int batch_rows, ItemPointer resume, bool *skipped)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	Oid			types[1] = {TIMESTAMPTZOID};
-	Datum		values[1];
+	Oid			types[2] = {TIMESTAMPTZOID, TIDOID};
+	Datum		values[2];
 	volatile uint64 removed = 0;
 
 	values[0] = TimestampTzGetDatum(cutoff);
+	values[1] = PointerGetDatum(resume);
 	*skipped = false;
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcontext);
@@ -187,10 +191,11 @@ purge_batch(Oid relid, const char *relname, const char *cond,
 		RowSelector sel;
 
 		sel.condition = (char *) cond;
-		sel.nparams = 1;
+		sel.nparams = resume != NULL ? 2 : 1;
 		sel.types = types;
 		sel.values = values;
-		removed = softdelete_remove_rows_limited(relid, &sel, (uint64) batch_rows);
+		removed = softdelete_remove_rows_limited(relid, &sel, (uint64) batch_rows,
+												 resume);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -250,9 +255,12 @@ purge_tables(int batch_rows)
 		ExpiringTable *t = (ExpiringTable *) lfirst(lc);
 		char	   *relname;
 		char	   *cond;
+		char	   *cond_resume;
 		const SoftDeleteTable *table;
 		uint64		table_total = 0;
 		int			batches = 0;
+		bool		resuming;
+		ItemPointerData resume;
 
 		MemoryContextSwitchTo(batchcxt);
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(t->relid)))
@@ -276,6 +284,19 @@ purge_tables(int batch_rows)
 								   psprintf("%s IS NOT NULL AND %s OPERATOR(pg_catalog.<=) $1",
 											quote_identifier(NameStr(table->column_name)),
 											quote_identifier(NameStr(table->column_name))));
+		/*
+		 * A sweep in TID order first: each batch goes on where the last one
+		 * ended (a TID range scan), instead of reading again, from the
+		 * table's start, the dead rows of every batch before it.  Then
+		 * batches over the whole table take what the sweep passed by (rows
+		 * locked, moved or kept meanwhile), until one finds nothing.  A
+		 * partitioned table's TIDs say nothing across partitions: no sweep.
+		 */
+		resuming = get_rel_relkind(t->relid) != RELKIND_PARTITIONED_TABLE;
+		ItemPointerSet(&resume, 0, 0);
+		cond_resume = MemoryContextStrdup(proccxt,
+										  psprintf("%s AND ctid OPERATOR(pg_catalog.>) $2",
+												   cond));
 		nchecked++;
 		for (;;)
 		{
@@ -286,7 +307,8 @@ purge_tables(int batch_rows)
 
 			INSTR_TIME_SET_CURRENT(started);
 			MemoryContextSwitchTo(batchcxt);
-			removed = purge_batch(t->relid, relname, cond, t->cutoff, batch_rows,
+			removed = purge_batch(t->relid, relname, resuming ? cond_resume : cond,
+								  t->cutoff, batch_rows, resuming ? &resume : NULL,
 								  &skipped);
 			MemoryContextSwitchTo(proccxt);
 			MemoryContextReset(batchcxt);
@@ -299,6 +321,11 @@ purge_tables(int batch_rows)
 									 relname, removed, INSTR_TIME_GET_MILLISEC(took))));
 			if (skipped)
 				nskipped++;
+			if (!skipped && removed == 0 && resuming)
+			{
+				resuming = false;	/* the sweep is done: the whole table */
+				continue;
+			}
 			if (skipped || removed == 0)
 				break;
 			batches++;

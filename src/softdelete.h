@@ -320,7 +320,7 @@ extern uint64 softdelete_restore_deletion(List *relids, TimestampTz stamp);
 extern uint64 softdelete_remove_rows(Oid relid, const RowSelector *sel,
 									 bool cascade);
 extern uint64 softdelete_remove_rows_limited(Oid relid, const RowSelector *sel,
-											 uint64 limit);
+											 uint64 limit, ItemPointer resume);
 extern bool softdelete_bypass_allows(Oid relid, ItemPointer tid);
 extern void softdelete_bypass_push(const RowSet *rows);
 extern void softdelete_bypass_pop(void);
