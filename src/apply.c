@@ -52,10 +52,11 @@ compare_tids(const void *a, const void *b)
  * softdelete_executor_state makes an executor state whose range table
  * holds rel alone, with the stamp column (if attnum > 0) as the updated
  * column, so that the table's "UPDATE OF column" triggers see what
- * changed.
+ * changed; *rri is rel's result relation in it, opened.  The active
+ * snapshot is the executor's.
  */
 EState *
-softdelete_executor_state(Relation rel, AttrNumber attnum)
+softdelete_executor_state(Relation rel, AttrNumber attnum, ResultRelInfo **rri)
 {
 	EState	   *estate = CreateExecutorState();
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -68,6 +69,12 @@ softdelete_executor_state(Relation rel, AttrNumber attnum)
 	if (attnum > 0)
 		updated = bms_make_singleton(attnum - FirstLowInvalidHeapAttributeNumber);
 	compat_init_range_table(estate, rte, updated);
+	*rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(*rri, rel, 1, NULL, 0);
+	estate->es_opened_result_relations =
+		lappend(estate->es_opened_result_relations, *rri);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	estate->es_snapshot = GetActiveSnapshot();
 	return estate;
 }
 
@@ -178,13 +185,7 @@ softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 	}
 
 	rel = table_open(set->relid, RowExclusiveLock);
-	estate = softdelete_executor_state(rel, action == SD_REMOVE ? 0 : attnum);
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	estate->es_opened_result_relations =
-		lappend(estate->es_opened_result_relations, rri);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	estate->es_snapshot = GetActiveSnapshot();
+	estate = softdelete_executor_state(rel, action == SD_REMOVE ? 0 : attnum, &rri);
 	sd_epq_init(&epqstate, estate);
 	ExecOpenIndices(rri, false);
 	oldslot = table_slot_create(rel, &estate->es_tupleTable);

@@ -282,13 +282,7 @@ softdelete_journal_record(TimestampTz stamp, Oid deleted_by, const char *actor,
 												TYPALIGN_DOUBLE));
 
 	softdelete_become_extension_owner(&saved);
-	estate = softdelete_executor_state(rel, 0);
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	estate->es_opened_result_relations =
-		lappend(estate->es_opened_result_relations, rri);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	estate->es_snapshot = GetActiveSnapshot();
+	estate = softdelete_executor_state(rel, 0, &rri);
 	ExecOpenIndices(rri, false);
 	slot = table_slot_create(rel, &estate->es_tupleTable);
 	journal_row(rel, estate, slot, 6, names, values, nulls);

@@ -265,7 +265,8 @@ extern List *softdelete_apply_sets(List *sets, SoftDeleteAction action,
 								   TimestampTz stamp, uint64 *count);
 extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids,
 							 RowSet *stamped);
-extern struct EState *softdelete_executor_state(Relation rel, AttrNumber attnum);
+extern struct EState *softdelete_executor_state(Relation rel, AttrNumber attnum,
+											   struct ResultRelInfo **rri);
 
 /* run.c */
 extern uint64 softdelete_run_as_owner(Oid relid, const char *sql, int nargs,
