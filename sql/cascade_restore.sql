@@ -80,5 +80,37 @@ SELECT softdelete.soft_delete('comments', ARRAY[100, 110]);
 SELECT softdelete.hard_delete('comments', ARRAY[100, 110, 120]);
 SELECT id FROM softdelete.with_trash(NULL::comments) ORDER BY id;
 
+-- restore skips the parent check along the key it walked (those parents
+-- it has just restored) only while no user trigger runs: here one trashes
+-- the parent again as its row comes back (ON DELETE SET NULL leaves the
+-- row), and the restore is refused
+CREATE TABLE pp (id int PRIMARY KEY);
+CREATE TABLE cc (id int PRIMARY KEY, pp_id int REFERENCES pp ON DELETE SET NULL);
+INSERT INTO pp VALUES (1);
+INSERT INTO cc VALUES (1, 1);
+SELECT softdelete.enable('pp'), softdelete.enable('cc');
+BEGIN;
+DELETE FROM cc WHERE id = 1;
+DELETE FROM pp WHERE id = 1;
+COMMIT;
+CREATE FUNCTION retrash() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL THEN
+        DELETE FROM pp WHERE id = NEW.pp_id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER retrash AFTER UPDATE ON cc FOR EACH ROW EXECUTE FUNCTION retrash();
+\set SHOW_CONTEXT never
+SELECT softdelete.restore('pp', 1);    -- fails: pp 1 is in the trash again
+\echo :LAST_ERROR_SQLSTATE
+\set SHOW_CONTEXT errors
+SELECT id, deleted_at IS NULL AS live FROM softdelete.with_trash(NULL::pp);
+SELECT id, pp_id, deleted_at IS NULL AS live FROM softdelete.with_trash(NULL::cc);
+DROP TRIGGER retrash ON cc;
+SELECT softdelete.restore('pp', 1);    -- 2: pp 1 and cc 1
+DROP TABLE cc, pp;
+DROP FUNCTION retrash();
+
 DROP TABLE comments, tasks, projects;
 RESET ROLE;

@@ -49,12 +49,14 @@ compare_tids(const void *a, const void *b)
 }
 
 /*
- * executor_state makes an executor state whose range table holds rel
- * alone, with the stamp column (if attnum > 0) as the updated column, so
- * that the table's "UPDATE OF column" triggers see what changed.
+ * softdelete_executor_state makes an executor state whose range table
+ * holds rel alone, with the stamp column (if attnum > 0) as the updated
+ * column, so that the table's "UPDATE OF column" triggers see what
+ * changed; *rri is rel's result relation in it, opened.  The active
+ * snapshot is the executor's.
  */
-static EState *
-executor_state(Relation rel, AttrNumber attnum)
+EState *
+softdelete_executor_state(Relation rel, AttrNumber attnum, ResultRelInfo **rri)
 {
 	EState	   *estate = CreateExecutorState();
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -67,6 +69,12 @@ executor_state(Relation rel, AttrNumber attnum)
 	if (attnum > 0)
 		updated = bms_make_singleton(attnum - FirstLowInvalidHeapAttributeNumber);
 	compat_init_range_table(estate, rte, updated);
+	*rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(*rri, rel, 1, NULL, 0);
+	estate->es_opened_result_relations =
+		lappend(estate->es_opened_result_relations, *rri);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	estate->es_snapshot = GetActiveSnapshot();
 	return estate;
 }
 
@@ -179,13 +187,7 @@ softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 	}
 
 	rel = table_open(set->relid, RowExclusiveLock);
-	estate = executor_state(rel, action == SD_REMOVE ? 0 : attnum);
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	estate->es_opened_result_relations =
-		lappend(estate->es_opened_result_relations, rri);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	estate->es_snapshot = GetActiveSnapshot();
+	estate = softdelete_executor_state(rel, action == SD_REMOVE ? 0 : attnum, &rri);
 	sd_epq_init(&epqstate, estate);
 	ExecOpenIndices(rri, false);
 	oldslot = table_slot_create(rel, &estate->es_tupleTable);

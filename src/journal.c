@@ -27,15 +27,27 @@
  */
 #include "softdelete.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "storage/lock.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -72,21 +84,97 @@ journal_exists(void)
 }
 
 /*
- * stamp_taken says whether a committed deletion already carries stamp.
+ * journal_open opens softdelete.deletions with lockmode, or returns NULL
+ * if it is not there (see journal_exists).
+ */
+static Relation
+journal_open(LOCKMODE lockmode)
+{
+	Oid			nsp = get_namespace_oid(SOFTDELETE_SCHEMA, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("deletions", nsp) : InvalidOid;
+
+	return OidIsValid(relid) ? table_open(relid, lockmode) : NULL;
+}
+
+/*
+ * journal_attnum returns the number of the journal's column name.
+ */
+static AttrNumber
+journal_attnum(Relation rel, const char *name)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of table \"softdelete.deletions\" does not exist",
+						name),
+				 errhint("Reinstall the extension softdelete.")));
+	return attnum;
+}
+
+/*
+ * stamp_index returns a valid, non-partial btree index of the journal
+ * whose only key is the stamp column, compared by timestamptz's own
+ * equality (as the UNIQUE constraint's index is), or InvalidOid.
+ */
+static Oid
+stamp_index(Relation rel, AttrNumber attnum)
+{
+	Oid			found = InvalidOid;
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (index->rd_index->indisvalid && index->rd_index->indnkeyatts == 1 &&
+			index->rd_index->indkey.values[0] == attnum &&
+			index->rd_rel->relam == BTREE_AM_OID &&
+			index->rd_indcollation[0] == InvalidOid &&
+			get_opcode(get_opfamily_member(index->rd_opfamily[0], TIMESTAMPTZOID,
+										   TIMESTAMPTZOID,
+										   BTEqualStrategyNumber)) == F_TIMESTAMPTZ_EQ &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
+			found = RelationGetRelid(index);
+		index_close(index, AccessShareLock);
+		if (OidIsValid(found))
+			break;
+	}
+	list_free(indexes);
+	return found;
+}
+
+/*
+ * stamp_taken says whether a committed deletion already carries stamp:
+ * one probe of the stamp's unique index, in the latest committed state
+ * (read directly: this runs once per deleting transaction).
  */
 static bool
 stamp_taken(TimestampTz stamp)
 {
-	Oid			types[1] = {TIMESTAMPTZOID};
-	Datum		values[1];
+	Relation	rel = journal_open(AccessShareLock);
+	AttrNumber	attnum;
+	Oid			index;
+	ScanKeyData key;
+	Snapshot	snapshot;
+	SysScanDesc scan;
+	bool		taken;
 
-	if (!journal_exists())
+	if (rel == NULL)
 		return false;
-
-	values[0] = TimestampTzGetDatum(stamp);
-	return run_as_extension_owner("SELECT 1 FROM softdelete.deletions"
-								  " WHERE stamp OPERATOR(pg_catalog.=) $1",
-								  1, types, values, SPI_OK_SELECT, NULL, NULL) > 0;
+	attnum = journal_attnum(rel, "stamp");
+	index = stamp_index(rel, attnum);
+	ScanKeyInit(&key, attnum, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ,
+				TimestampTzGetDatum(stamp));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, index, OidIsValid(index), snapshot, 1, &key);
+	taken = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return taken;
 }
 
 /*
@@ -112,25 +200,69 @@ softdelete_journal_choose_stamp(TimestampTz start)
 }
 
 /*
+ * journal_row fills slot with the entry's values and, for every other
+ * column, the column's default (id and committed_at), evaluated in
+ * estate as an INSERT would.
+ */
+static void
+journal_row(Relation rel, EState *estate, TupleTableSlot *slot, int nvalues,
+			const char *const *names, Datum *values, bool *nulls)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			i;
+
+	ExecClearTuple(slot);
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		Node	   *expr;
+
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+		if (att->attisdropped || att->attgenerated)
+			continue;
+		expr = build_column_default(rel, i + 1);
+		if (expr != NULL)
+			slot->tts_values[i] = ExecEvalExpr(ExecPrepareExpr((Expr *) expr, estate),
+											   GetPerTupleExprContext(estate),
+											   &slot->tts_isnull[i]);
+	}
+	for (i = 0; i < nvalues; i++)
+	{
+		AttrNumber	attnum = journal_attnum(rel, names[i]);
+
+		slot->tts_values[attnum - 1] = values[i];
+		slot->tts_isnull[attnum - 1] = nulls[i];
+	}
+	ExecStoreVirtualTuple(slot);
+}
+
+/*
  * softdelete_journal_record writes the entry of a deletion about to
- * commit.
+ * commit.  The row is inserted directly, as core's logical replication
+ * apply inserts (execReplication.c): the journal's constraints, indexes
+ * and any trigger apply, as its owner; no SQL is parsed or planned.
  */
 void
 softdelete_journal_record(TimestampTz stamp, Oid deleted_by, const char *actor,
 						  uint64 rows, int ntables, Oid *tables, int64 *table_rows)
 {
-	Oid			types[6] = {TIMESTAMPTZOID, NAMEOID, TEXTOID, INT8OID,
-	REGCLASSARRAYOID, INT8ARRAYOID};
+	static const char *const names[6] = {"stamp", "deleted_by", "actor", "rows",
+	"tables", "table_rows"};
 	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	bool		nulls[6] = {false, false, false, false, false, false};
 	Datum	   *relids = palloc(sizeof(Datum) * Max(ntables, 1));
 	Datum	   *counts = palloc(sizeof(Datum) * Max(ntables, 1));
 	NameData	who;
 	SoftDeleteIdentity saved;
-	int			ret;
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
 	int			i;
 
-	if (!journal_exists())
+	rel = journal_open(RowExclusiveLock);
+	if (rel == NULL)
 		return;
 	for (i = 0; i < ntables; i++)
 	{
@@ -140,10 +272,8 @@ softdelete_journal_record(TimestampTz stamp, Oid deleted_by, const char *actor,
 	namestrcpy(&who, GetUserNameFromId(deleted_by, false));
 	values[0] = TimestampTzGetDatum(stamp);
 	values[1] = NameGetDatum(&who);
-	if (actor != NULL)
-		values[2] = CStringGetTextDatum(actor);
-	else
-		nulls[2] = 'n';
+	values[2] = actor != NULL ? CStringGetTextDatum(actor) : (Datum) 0;
+	nulls[2] = (actor == NULL);
 	values[3] = Int64GetDatum((int64) rows);
 	values[4] = PointerGetDatum(construct_array(relids, ntables, REGCLASSOID,
 												sizeof(Oid), true, TYPALIGN_INT));
@@ -152,17 +282,21 @@ softdelete_journal_record(TimestampTz stamp, Oid deleted_by, const char *actor,
 												TYPALIGN_DOUBLE));
 
 	softdelete_become_extension_owner(&saved);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("INSERT INTO softdelete.deletions"
-								" (stamp, deleted_by, actor, rows, tables, table_rows)"
-								" VALUES ($1, $2, $3, $4, $5, $6)",
-								6, types, values, nulls, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	estate = softdelete_executor_state(rel, 0, &rri);
+	ExecOpenIndices(rri, false);
+	slot = table_slot_create(rel, &estate->es_tupleTable);
+	journal_row(rel, estate, slot, 6, names, values, nulls);
+
+	AfterTriggerBeginQuery();
+	ExecSimpleRelationInsert(rri, estate, slot);
+	AfterTriggerEndQuery(estate);
+
+	ExecCloseResultRelations(estate);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
 	softdelete_restore_identity(&saved);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
 }
 
 /*

@@ -159,6 +159,7 @@ typedef struct RemovalBudget
 {
 	uint64		left;
 	bool		cut;
+	ItemPointerData last;		/* the last row of relid first selected */
 } RemovalBudget;
 
 /*
@@ -356,7 +357,12 @@ remove_matching(Oid relid, const RowSelector *sel, bool cascade,
 		int			i;
 
 		for (i = 0; i < set->n; i++)
+		{
 			mark_scheduled(scheduled, set->relid, &set->tids[i]);
+			if (budget != NULL && set->relid == relid &&
+				ItemPointerCompare(&set->tids[i], &budget->last) > 0)
+				budget->last = set->tids[i];
+		}
 	}
 	foreach(lc, sets)
 		removed += remove_set((RowSet *) lfirst(lc), scheduled, cascade, budget);
@@ -382,14 +388,22 @@ softdelete_remove_rows(Oid relid, const RowSelector *sel, bool cascade)
  * before their parents, and skips rows that other transactions hold
  * locked.  A later call takes what is left; each call that finds a row it
  * may take removes at least one.  Returns the number of rows removed.
+ * If resume is given and every row of relid that the batch selected was
+ * removed, *resume moves on to the last of them (in TID order).
  */
 uint64
-softdelete_remove_rows_limited(Oid relid, const RowSelector *sel, uint64 limit)
+softdelete_remove_rows_limited(Oid relid, const RowSelector *sel, uint64 limit,
+							   ItemPointer resume)
 {
 	RemovalBudget budget;
+	uint64		removed;
 
 	Assert(limit > 0);
 	budget.left = limit;
 	budget.cut = false;
-	return remove_matching(relid, sel, false, &budget);
+	ItemPointerSet(&budget.last, 0, 0);
+	removed = remove_matching(relid, sel, false, &budget);
+	if (resume != NULL && !budget.cut && ItemPointerCompare(&budget.last, resume) > 0)
+		*resume = budget.last;
+	return removed;
 }

@@ -8,7 +8,10 @@
  * deletion took, and nothing that another deletion took.  Rows a
  * selector names that were trashed by different deletions are restored
  * each with its own deletion.  Afterwards every restored row's
- * soft-deletable parents are locked FOR SHARE and must be live; a unique
+ * soft-deletable parents are locked FOR SHARE and must be live, except
+ * along the key through which the row was found: its parents there are
+ * rows this call restored (written, so locked, and live), when no
+ * trigger of ours could have changed them since (see may_trust_walk); a unique
  * index that a restored row would break refuses it (23505, from the
  * index itself).  Any refusal undoes the whole call.
  *
@@ -16,18 +19,90 @@
  */
 #include "softdelete.h"
 
+#include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+/*
+ * A restored set of rows, and the foreign key through which it was found
+ * from rows this call restored (InvalidOid for the rows named).
+ */
+typedef struct Restored
+{
+	RowSet	   *set;
+	Oid			via;
+} Restored;
+
+/*
+ * only_our_triggers says whether relid has no trigger but core's
+ * internal ones and softdelete's own: nothing a user wrote runs when its
+ * rows are written, so nothing can change or trash another row meanwhile.
+ */
+static bool
+only_our_triggers(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Oid			nsp = get_namespace_oid(SOFTDELETE_SCHEMA, false);
+	bool		ours = true;
+	int			i;
+
+	for (i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &rel->trigdesc->triggers[i];
+
+		if (!trigger->tgisinternal && get_func_namespace(trigger->tgfoid) != nsp)
+			ours = false;
+	}
+	table_close(rel, AccessShareLock);
+	return ours;
+}
+
+/*
+ * may_trust_walk says whether the rows found through a foreign key from
+ * restored rows may skip the parent check along that key: true when no
+ * restored table has a trigger of a user's (which could change a parent
+ * after it was written, or trash it again).
+ */
+static bool
+may_trust_walk(List *restored)
+{
+	ListCell   *lc;
+
+	foreach(lc, restored)
+	{
+		if (!only_our_triggers(((Restored *) lfirst(lc))->set->relid))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * restored_set records set as restored, found through via.
+ */
+static List *
+restored_set(List *restored, RowSet *set, Oid via)
+{
+	Restored   *r = palloc(sizeof(Restored));
+
+	r->set = set;
+	r->via = via;
+	return lappend(restored, r);
+}
 
 /*
  * check_parents_live refuses the restore if a row of set references a
  * soft-deletable row that is still in the trash; every referenced parent
- * is locked FOR SHARE, so that a concurrent soft delete waits.
+ * is locked FOR SHARE, so that a concurrent soft delete waits.  The
+ * foreign key skip (if valid) is not checked.
  */
 static void
-check_parents_live(const RowSet *set)
+check_parents_live(const RowSet *set, Oid skip)
 {
 	List	   *edges = softdelete_fk_outgoing(set->relid);
 	ListCell   *lc;
@@ -38,6 +113,8 @@ check_parents_live(const RowSet *set)
 		KeyArrays	keys;
 		char	   *key;
 
+		if (edge->conoid == skip)
+			continue;
 		if (!softdelete_edge_keys(set, edge, false, &keys))
 			continue;
 		key = softdelete_first_trashed_parent(edge, &keys);
@@ -47,9 +124,27 @@ check_parents_live(const RowSet *set)
 }
 
 /*
+ * check_all_parents_live checks the parents of every restored set.
+ */
+static void
+check_all_parents_live(List *restored)
+{
+	bool		trust = may_trust_walk(restored);
+	ListCell   *lc;
+
+	foreach(lc, restored)
+	{
+		Restored   *r = (Restored *) lfirst(lc);
+
+		check_parents_live(r->set, trust ? r->via : InvalidOid);
+	}
+}
+
+/*
  * restore_deletion restores the rows of relid that sel names and that
  * carry stamp, and the rows their deletion cascaded to; appends every
- * restored set to *restored and returns how many rows came back.
+ * restored set to *restored (a Restored each) and returns how many rows
+ * came back.
  */
 static uint64
 restore_deletion(Oid relid, const RowSelector *sel, TimestampTz stamp,
@@ -61,6 +156,7 @@ restore_deletion(Oid relid, const RowSelector *sel, TimestampTz stamp,
 	Datum	   *values = palloc(sizeof(Datum) * (sel->nparams + 1));
 	List	   *found = NIL;
 	List	   *queue;
+	ListCell   *lc;
 	uint64		count = 0;
 
 	memcpy(types, sel->types, sizeof(Oid) * sel->nparams);
@@ -79,26 +175,28 @@ restore_deletion(Oid relid, const RowSelector *sel, TimestampTz stamp,
 	pfree(sql.data);
 
 	/* the rows themselves, then level by level those with the same stamp */
-	queue = softdelete_apply_sets(found, SD_UNSTAMP, stamp, &count);
+	queue = NIL;
+	foreach(lc, softdelete_apply_sets(found, SD_UNSTAMP, stamp, &count))
+		queue = restored_set(queue, (RowSet *) lfirst(lc), InvalidOid);
 	while (queue != NIL)
 	{
-		RowSet	   *set = (RowSet *) linitial(queue);
-		List	   *edges = softdelete_fk_incoming(set->relid);
-		ListCell   *lc;
+		Restored   *done = (Restored *) linitial(queue);
+		List	   *edges = softdelete_fk_incoming(done->set->relid);
+		ListCell   *lc2;
 
 		queue = list_delete_first(queue);
-		*restored = lappend(*restored, set);
+		*restored = lappend(*restored, done);
 		foreach(lc, edges)
 		{
 			FkEdge	   *edge = (FkEdge *) lfirst(lc);
 			KeyArrays	keys;
 			List	   *children;
 
-			if (!softdelete_edge_keys(set, edge, true, &keys))
+			if (!softdelete_edge_keys(done->set, edge, true, &keys))
 				continue;
 			children = softdelete_select_children(edge, &keys, SD_ROWS_STAMPED, stamp, 0);
-			queue = list_concat(queue,
-								softdelete_apply_sets(children, SD_UNSTAMP, stamp, &count));
+			foreach(lc2, softdelete_apply_sets(children, SD_UNSTAMP, stamp, &count))
+				queue = restored_set(queue, (RowSet *) lfirst(lc2), edge->conoid);
 		}
 	}
 	return count;
@@ -115,7 +213,6 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 	const char *column = quote_identifier(NameStr(softdelete_lookup(relid)->column_name));
 	StringInfoData sql;
 	List	   *restored = NIL;
-	ListCell   *lc;
 	TimestampTz *stamps = NULL;
 	uint64		nstamps;
 	uint64		s;
@@ -134,8 +231,7 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 		count += restore_deletion(relid, sel, stamps[s], &restored);
 
 	/* nothing restored may reference a row still in the trash */
-	foreach(lc, restored)
-		check_parents_live((RowSet *) lfirst(lc));
+	check_all_parents_live(restored);
 
 	if (nstamps > 0)
 		softdelete_journal_forget_emptied(relid, stamps[0], stamps[nstamps - 1]);
@@ -173,8 +269,7 @@ softdelete_restore_deletion(List *relids, TimestampTz stamp)
 	}
 
 	/* checked once all is back: a child may come before its parent */
-	foreach(lc, restored)
-		check_parents_live((RowSet *) lfirst(lc));
+	check_all_parents_live(restored);
 
 	foreach(lc, relids)
 	{
@@ -202,7 +297,7 @@ softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp)
 	set.tids = tid;
 	if (softdelete_apply(&set, SD_UNSTAMP, stamp, &done) == 0)
 		return false;
-	check_parents_live(&done);
+	check_parents_live(&done, InvalidOid);
 	softdelete_journal_forget_emptied(softdelete_lookup(relid)->root, stamp, stamp);
 	return true;
 }

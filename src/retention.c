@@ -21,6 +21,7 @@
 #include "utils/snapmgr.h"
 
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -144,19 +145,13 @@ expiring_tables(MemoryContext cxt)
 	return tables;
 }
 
-/*
- * purge_batch removes one batch of relid's expired rows in a
- * subtransaction.  A refusal by purge()'s rules (a live row references
- * an expired one: 23503 and its kin) or a table dropped meanwhile ends
- * the table's turn with a WARNING (*skipped), the rest of the call goes
- * on; any other error ends the call.  Returns the rows removed.
- */
 /* One batch, as a step softdelete_try can run */
 typedef struct PurgeStep
 {
 	Oid			relid;
 	RowSelector sel;
 	uint64		limit;
+	ItemPointer resume;
 	uint64		removed;
 } PurgeStep;
 
@@ -166,25 +161,36 @@ purge_step(void *arg)
 	PurgeStep  *step = (PurgeStep *) arg;
 
 	step->removed = softdelete_remove_rows_limited(step->relid, &step->sel,
-												   step->limit);
+												   step->limit, step->resume);
 }
 
+/*
+ * purge_batch removes one batch of relid's expired rows in a
+ * subtransaction.  A refusal by purge()'s rules (a live row references
+ * an expired one: 23503 and its kin) or a table dropped meanwhile ends
+ * the table's turn with a WARNING (*skipped), the rest of the call goes
+ * on; any other error ends the call.  Returns the rows removed.  With
+ * resume, only rows past *resume are looked at (cond takes it as $2),
+ * and *resume moves on past the rows removed (remove.c).
+ */
 static uint64
 purge_batch(Oid relid, const char *relname, const char *cond,
-			TimestampTz cutoff, int batch_rows, bool *skipped)
+			TimestampTz cutoff, int batch_rows, ItemPointer resume, bool *skipped)
 {
-	Oid			types[1] = {TIMESTAMPTZOID};
-	Datum		values[1];
+	Oid			types[2] = {TIMESTAMPTZOID, TIDOID};
+	Datum		values[2];
 	PurgeStep	step;
 	ErrorData  *edata;
 
 	values[0] = TimestampTzGetDatum(cutoff);
+	values[1] = PointerGetDatum(resume);
 	step.relid = relid;
 	step.sel.condition = (char *) cond;
-	step.sel.nparams = 1;
+	step.sel.nparams = resume != NULL ? 2 : 1;
 	step.sel.types = types;
 	step.sel.values = values;
 	step.limit = (uint64) batch_rows;
+	step.resume = resume;
 	step.removed = 0;
 	edata = softdelete_try(purge_step, &step);
 	*skipped = edata != NULL;
@@ -232,9 +238,12 @@ purge_tables(int batch_rows)
 		ExpiringTable *t = (ExpiringTable *) lfirst(lc);
 		char	   *relname;
 		char	   *cond;
+		char	   *cond_resume;
 		const SoftDeleteTable *table;
 		uint64		table_total = 0;
 		int			batches = 0;
+		bool		resuming;
+		ItemPointerData resume;
 
 		MemoryContextSwitchTo(batchcxt);
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(t->relid)))
@@ -258,6 +267,19 @@ purge_tables(int batch_rows)
 								   psprintf("%s IS NOT NULL AND %s OPERATOR(pg_catalog.<=) $1",
 											quote_identifier(NameStr(table->column_name)),
 											quote_identifier(NameStr(table->column_name))));
+		/*
+		 * A sweep in TID order first: each batch goes on where the last one
+		 * ended (a TID range scan), instead of reading again, from the
+		 * table's start, the dead rows of every batch before it.  Then
+		 * batches over the whole table take what the sweep passed by (rows
+		 * locked, moved or kept meanwhile), until one finds nothing.  A
+		 * partitioned table's TIDs say nothing across partitions: no sweep.
+		 */
+		resuming = get_rel_relkind(t->relid) != RELKIND_PARTITIONED_TABLE;
+		ItemPointerSet(&resume, 0, 0);
+		cond_resume = MemoryContextStrdup(proccxt,
+										  psprintf("%s AND ctid OPERATOR(pg_catalog.>) $2",
+												   cond));
 		nchecked++;
 		for (;;)
 		{
@@ -268,7 +290,8 @@ purge_tables(int batch_rows)
 
 			INSTR_TIME_SET_CURRENT(started);
 			MemoryContextSwitchTo(batchcxt);
-			removed = purge_batch(t->relid, relname, cond, t->cutoff, batch_rows,
+			removed = purge_batch(t->relid, relname, resuming ? cond_resume : cond,
+								  t->cutoff, batch_rows, resuming ? &resume : NULL,
 								  &skipped);
 			MemoryContextSwitchTo(proccxt);
 			MemoryContextReset(batchcxt);
@@ -281,6 +304,11 @@ purge_tables(int batch_rows)
 									 relname, removed, INSTR_TIME_GET_MILLISEC(took))));
 			if (skipped)
 				nskipped++;
+			if (!skipped && removed == 0 && resuming)
+			{
+				resuming = false;	/* the sweep is done: the whole table */
+				continue;
+			}
 			if (skipped || removed == 0)
 				break;
 			batches++;

@@ -296,6 +296,8 @@ extern List *softdelete_apply_sets(List *sets, SoftDeleteAction action,
 								   TimestampTz stamp, uint64 *count);
 extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids,
 							 RowSet *stamped);
+extern struct EState *softdelete_executor_state(Relation rel, AttrNumber attnum,
+											   struct ResultRelInfo **rri);
 
 /* catalog.c */
 extern SysScanDesc softdelete_scan_of_table(Relation catalog, Oid indexid,
@@ -371,7 +373,7 @@ extern bool softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp)
 extern uint64 softdelete_remove_rows(Oid relid, const RowSelector *sel,
 									 bool cascade);
 extern uint64 softdelete_remove_rows_limited(Oid relid, const RowSelector *sel,
-											 uint64 limit);
+											 uint64 limit, ItemPointer resume);
 extern bool softdelete_bypass_allows(Oid relid, ItemPointer tid);
 extern void softdelete_bypass_push(const RowSet *rows);
 extern void softdelete_bypass_pop(void);
