@@ -49,36 +49,6 @@ compare_tids(const void *a, const void *b)
 }
 
 /*
- * softdelete_executor_state makes an executor state whose range table
- * holds rel alone, with the stamp column (if attnum > 0) as the updated
- * column, so that the table's "UPDATE OF column" triggers see what
- * changed; *rri is rel's result relation in it, opened.  The active
- * snapshot is the executor's.
- */
-EState *
-softdelete_executor_state(Relation rel, AttrNumber attnum, ResultRelInfo **rri)
-{
-	EState	   *estate = CreateExecutorState();
-	RangeTblEntry *rte = makeNode(RangeTblEntry);
-	Bitmapset  *updated = NULL;
-
-	rte->rtekind = RTE_RELATION;
-	rte->relid = RelationGetRelid(rel);
-	rte->relkind = rel->rd_rel->relkind;
-	rte->rellockmode = RowExclusiveLock;
-	if (attnum > 0)
-		updated = bms_make_singleton(attnum - FirstLowInvalidHeapAttributeNumber);
-	compat_init_range_table(estate, rte, updated);
-	*rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(*rri, rel, 1, NULL, 0);
-	estate->es_opened_result_relations =
-		lappend(estate->es_opened_result_relations, *rri);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	estate->es_snapshot = GetActiveSnapshot();
-	return estate;
-}
-
-/*
  * lock_row locks the row at *tid for update, moving *tid to its latest
  * version under READ COMMITTED, and fills slot.  Returns false if the
  * row is gone, invisible, or was already changed by this very command.

@@ -16,6 +16,11 @@
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/syscache.h"
+#include "access/htup_details.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 
 /*
  * softdelete_scan_of_table begins a scan of catalog (opened by the
@@ -64,4 +69,45 @@ softdelete_attribute(Oid relid, AttrNumber attnum)
 	memcpy(&att, GETSTRUCT(tup), ATTRIBUTE_FIXED_PART_SIZE);
 	ReleaseSysCache(tup);
 	return att;
+}
+
+/*
+ * softdelete_find_trigger returns the name of a trigger of relid that runs
+ * softdelete.<function>() with type tgtype and no WHEN (preferring one
+ * named name), or NULL; *enabled says whether it fires
+ * in ordinary sessions.  With own_only, a trigger cloned from a
+ * partitioned parent does not count (it cannot be dropped on its own).
+ */
+char *
+softdelete_find_trigger(Oid relid, const char *function, int16 tgtype,
+						const char *name, bool own_only, bool *enabled)
+{
+	Oid			funcoid = LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
+													makeString(pstrdup(function))),
+										 0, NULL, false);
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	SysScanDesc scan = softdelete_scan_of_table(tgrel, TriggerRelidNameIndexId,
+												Anum_pg_trigger_tgrelid, relid);
+	HeapTuple	tup;
+	char	   *found = NULL;
+
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
+
+		if (trig->tgfoid != funcoid || trig->tgtype != tgtype ||
+			trig->tgisinternal || !heap_attisnull(tup, Anum_pg_trigger_tgqual, NULL) ||
+			(own_only && OidIsValid(trig->tgparentid)))
+			continue;
+		if (found == NULL || strcmp(NameStr(trig->tgname), name) == 0)
+		{
+			found = pstrdup(NameStr(trig->tgname));
+			if (enabled != NULL)
+				*enabled = (trig->tgenabled == TRIGGER_FIRES_ON_ORIGIN ||
+							trig->tgenabled == TRIGGER_FIRES_ALWAYS);
+		}
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	return found;
 }

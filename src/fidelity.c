@@ -503,19 +503,6 @@ keep_stamped_successors(RowSet *set)
 	set->n = kept;
 }
 
-static bool hooks_installed = false;
-
-/*
- * softdelete_hooks_installed says whether this session has our hooks
- * (the library is preloaded): only then are the rows a trigger skipped
- * added to a statement's count.
- */
-bool
-softdelete_hooks_installed(void)
-{
-	return hooks_installed;
-}
-
 /*
  * softdelete_install_hooks chains our hooks, if the library is preloaded.
  */
@@ -532,7 +519,7 @@ softdelete_install_hooks(void)
 	ExecutorRun_hook = softdelete_executor_run;
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = softdelete_executor_finish;
-	hooks_installed = true;
+	softdelete_preloaded = true;
 	softdelete_upsert_install_hook();	/* upsert.c */
 	softdelete_copy_install_hook();	/* copyfrom.c */
 }

@@ -563,7 +563,7 @@ softdelete_flag_trigger(PG_FUNCTION_ARGS)
 	if (flag_null)
 		return PointerGetDatum(td->tg_newtuple);	/* the constraint refuses */
 
-	if (old_null && flag_trashed && !softdelete_hooks_installed())
+	if (old_null && flag_trashed && !softdelete_preloaded)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot soft-delete rows of table \"%s\" by setting \"%s\" in a session where softdelete is not preloaded",

@@ -88,47 +88,6 @@ static const OurTrigger truncate_trigger = {
 	"BEFORE TRUNCATE", "STATEMENT"
 };
 
-/*
- * softdelete_find_trigger returns the name of a trigger of relid that runs
- * softdelete.<function>() with type tgtype and no WHEN (preferring one
- * named name), or NULL; *enabled says whether it fires
- * in ordinary sessions.  With own_only, a trigger cloned from a
- * partitioned parent does not count (it cannot be dropped on its own).
- */
-char *
-softdelete_find_trigger(Oid relid, const char *function, int16 tgtype,
-						const char *name, bool own_only, bool *enabled)
-{
-	Oid			funcoid = LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
-													makeString(pstrdup(function))),
-										 0, NULL, false);
-	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
-	SysScanDesc scan = softdelete_scan_of_table(tgrel, TriggerRelidNameIndexId,
-												Anum_pg_trigger_tgrelid, relid);
-	HeapTuple	tup;
-	char	   *found = NULL;
-
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
-
-		if (trig->tgfoid != funcoid || trig->tgtype != tgtype ||
-			trig->tgisinternal || !heap_attisnull(tup, Anum_pg_trigger_tgqual, NULL) ||
-			(own_only && OidIsValid(trig->tgparentid)))
-			continue;
-		if (found == NULL || strcmp(NameStr(trig->tgname), name) == 0)
-		{
-			found = pstrdup(NameStr(trig->tgname));
-			if (enabled != NULL)
-				*enabled = (trig->tgenabled == TRIGGER_FIRES_ON_ORIGIN ||
-							trig->tgenabled == TRIGGER_FIRES_ALWAYS);
-		}
-	}
-	systable_endscan(scan);
-	table_close(tgrel, AccessShareLock);
-	return found;
-}
-
 static char *
 find_trigger(Oid relid, const OurTrigger *which, bool own_only, bool *enabled)
 {

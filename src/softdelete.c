@@ -29,6 +29,13 @@ char	   *softdelete_actor = NULL;
 /* softdelete.delete_as_update: preloaded, plan DELETEs as the stamping UPDATE */
 bool		softdelete_delete_as_update = true;
 
+/*
+ * Whether this session has our hooks (the library is preloaded; set by
+ * fidelity.c): only then are the rows a trigger skipped added to a
+ * statement's count.
+ */
+bool		softdelete_preloaded = false;
+
 /* Raised while the extension runs its own DDL; event triggers then stay out */
 int			softdelete_ddl_depth = 0;
 

@@ -4,33 +4,37 @@
  *	  The one shared header of the softdelete extension: the map of its
  *	  rooms, the data that flows between them, and what each room offers.
  *
- * Layers, top to bottom (a room calls only rooms below it):
+ * Layers, top to bottom (a room calls only rooms of its layer or below
+ * it, and no files call each other in a circle):
  *
  *	entries		softdelete.c (_PG_init, GUCs), xact.c (transaction
  *				callbacks), api.c (SQL functions), retention.c
  *				(set_retention, purge_expired), unique.c and
  *				unique_put_back.c (unique_among_live, and disable's side of
  *				it), intercept.c (DELETE triggers), fidelity.c
- *				(planner/executor hooks), event.c (event triggers), flags.c
- *				(boolean flags: their checks at enable, their constraint,
- *				their UPDATE triggers); preloaded only: upsert.c (INSERT ...
+ *				(planner/executor hooks), event.c (event triggers);
+ *				preloaded only: upsert.c (INSERT ...
  *				ON CONFLICT meeting the trash, executor-start hook) and
  *				copyfrom.c (COPY FROM under our row-level security,
  *				utility hook)
  *	flows		cascade.c (soft delete and its FK checks), restore.c,
  *				remove.c (purge, hard_delete, the bypass), policy.c (what
- *				enable installs), refcheck.c (the reference check) and
- *				refcheck_sync.c (where its triggers go)
+ *				enable installs), flags.c (boolean flags: their checks at
+ *				enable, their constraint, their UPDATE triggers), refcheck.c
+ *				(the reference check) and refcheck_sync.c (where its
+ *				triggers go)
  *	services	apply.c (write a set of rows as the caller), run.c (SQL
  *				run on a table's behalf, as its owner), ddl.c (our own
  *				DDL, as the extension's owner), report.c (the foreign-key
- *				refusals), keys.c (row selectors), journal.c (the
- *				deletions journal and unique stamps)
+ *				refusals), keys.c (row selectors), deletion.c (this
+ *				transaction's deletion), journal.c (the deletions journal
+ *				and unique stamps)
+ *	state		registry.c and fkgraph.c (caches), privileges.c (who may,
+ *				identity, argument checks)
  *	plumbing	spi.c (SPI checked, row readers, a step tried in a
- *				subtransaction), catalog.c (catalog scans, OID hashes)
- *	state		deletion.c (this transaction's deletion), registry.c and
- *				fkgraph.c (caches), privileges.c (who may, identity,
- *				argument checks)
+ *				subtransaction), catalog.c (catalog scans, our triggers
+ *				found by what they are, OID hashes), estate.c (the executor
+ *				state our row writers share)
  *
  * The flow of a DELETE: intercept.c's row trigger adds each row's TID to
  * the deletion (softdelete_deletion_collect) and keeps it; the statement
@@ -160,6 +164,7 @@ extern bool softdelete_auto_enable;
 extern bool softdelete_delete_as_update;
 extern char *softdelete_actor;
 extern int	softdelete_ddl_depth;
+extern bool softdelete_preloaded;
 
 /* registry.c */
 extern const SoftDeleteTable *softdelete_lookup(Oid relid);
@@ -296,6 +301,8 @@ extern List *softdelete_apply_sets(List *sets, SoftDeleteAction action,
 								   TimestampTz stamp, uint64 *count);
 extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids,
 							 RowSet *stamped);
+
+/* estate.c */
 extern struct EState *softdelete_executor_state(Relation rel, AttrNumber attnum,
 											   struct ResultRelInfo **rri);
 
@@ -305,6 +312,8 @@ extern SysScanDesc softdelete_scan_of_table(Relation catalog, Oid indexid,
 extern HTAB *softdelete_oid_hash(const char *name, long nelem, Size entrysize,
 								 MemoryContext cxt);
 extern FormData_pg_attribute softdelete_attribute(Oid relid, AttrNumber attnum);
+extern char *softdelete_find_trigger(Oid relid, const char *function, int16 tgtype,
+									 const char *name, bool own_only, bool *enabled);
 
 /* spi.c */
 extern void softdelete_spi_connect(void);
@@ -382,7 +391,6 @@ extern void softdelete_bypass_reset(void);
 
 /* fidelity.c */
 extern void softdelete_install_hooks(void);
-extern bool softdelete_hooks_installed(void);
 extern void softdelete_fidelity_reset(void);
 
 /* upsert.c: INSERT ... ON CONFLICT meeting a trashed row (preloaded) */
@@ -398,8 +406,6 @@ extern void softdelete_abort_ddl(int depth);
 extern void softdelete_run_ddl(const char *sql);
 
 /* policy.c */
-extern char *softdelete_find_trigger(Oid relid, const char *function, int16 tgtype,
-									 const char *name, bool own_only, bool *enabled);
 extern void softdelete_install(Oid relid, const char *column_name,
 							   const RegistryRow *prior);
 extern bool softdelete_installed_fully(Oid relid, const RegistryRow *row);
