@@ -839,6 +839,7 @@ def wl_flags(ctx, sizes):
                 if ctx.is_enabled(t):
                     run(ctx.su, "SELECT softdelete.disable(%s::regclass)", (t,))
                 drop_contender(ctx.su, t)
+    return res
 
 
 # --------------------------------------------------------------------------
