@@ -26,10 +26,28 @@ CREATE TABLE softdelete.registry (
     column_name     pg_catalog.name NOT NULL,
     rls_was_enabled pg_catalog.bool NOT NULL,
     rls_was_forced  pg_catalog.bool NOT NULL,
-    enabled_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+    enabled_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- how long each table keeps its trash (NULL: until purged by hand);
+    -- set by set_retention(), used by purge_expired()
+    retention       pg_catalog.interval
+        CONSTRAINT registry_retention_not_negative
+        CHECK (retention OPERATOR(pg_catalog.>=) '0'::pg_catalog.interval),
+    -- a boolean column kept in step with the stamp (issue 12), named by
+    -- enable(tbl, ..., live_flag => 'active') or (..., deleted_flag =>
+    -- 'is_deleted'); at most one.  The table gets the CHECK constraint
+    -- softdelete_flag_in_step and the flag's triggers (flags.c)
+    live_flag       pg_catalog.name,
+    deleted_flag    pg_catalog.name,
+    CONSTRAINT registry_one_flag CHECK (live_flag IS NULL OR deleted_flag IS NULL)
 );
 COMMENT ON TABLE softdelete.registry IS
     'The soft-deletable tables, their stamp column, and the row-level security state each had before softdelete.enable()';
+COMMENT ON COLUMN softdelete.registry.retention IS
+    'How long trashed rows are kept before softdelete.purge_expired() removes them; NULL: until purged by hand';
+COMMENT ON COLUMN softdelete.registry.live_flag IS
+    'A boolean column that is true while the row is live, kept in step with the stamp; NULL if none';
+COMMENT ON COLUMN softdelete.registry.deleted_flag IS
+    'A boolean column that is true once the row is trashed, kept in step with the stamp; NULL if none';
 SELECT pg_catalog.pg_extension_config_dump('softdelete.registry', '');
 REVOKE ALL ON softdelete.registry FROM PUBLIC;
 GRANT SELECT ON softdelete.registry TO PUBLIC;
@@ -63,12 +81,15 @@ CREATE VIEW softdelete.tables AS
                AND i.indisprimary) AS primary_key,
            r.rls_was_enabled,
            r.rls_was_forced,
-           r.enabled_at
+           r.enabled_at,
+           r.retention,
+           r.live_flag,
+           r.deleted_flag
       FROM softdelete.registry r
       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
 COMMENT ON VIEW softdelete.tables IS
-    'Each soft-deletable table, its stamp column, its primary key, and what disable() will put back';
+    'Each soft-deletable table, its stamp column, its primary key, what disable() will put back, its retention and its flag';
 GRANT SELECT ON softdelete.tables TO PUBLIC;
 
 /* Triggers that enable() installs; not for calling by hand */
@@ -311,42 +332,6 @@ COMMENT ON FUNCTION softdelete.unique_among_live(pg_catalog.regclass) IS
 -- end of issue 12 section
 
 -- Retention (issue 11) ---------------------------------------------------
-/*
- * How long each table keeps its trash: softdelete.registry.retention
- * (NULL: until purged by hand), shown by softdelete.tables, set by
- * set_retention(); purge_expired() empties every bin by it.
- */
-ALTER TABLE softdelete.registry
-    ADD COLUMN retention pg_catalog.interval
-        CONSTRAINT registry_retention_not_negative
-        CHECK (retention OPERATOR(pg_catalog.>=) '0'::pg_catalog.interval);
-COMMENT ON COLUMN softdelete.registry.retention IS
-    'How long trashed rows are kept before softdelete.purge_expired() removes them; NULL: until purged by hand';
-
-CREATE OR REPLACE VIEW softdelete.tables AS
-    SELECT n.nspname AS schema_name,
-           c.relname AS table_name,
-           r.tbl AS tbl,
-           r.column_name,
-           c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
-           (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord)
-              FROM pg_catalog.pg_index i
-              CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-              JOIN pg_catalog.pg_attribute a
-                ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
-               AND a.attnum OPERATOR(pg_catalog.=) k.attnum
-             WHERE i.indrelid OPERATOR(pg_catalog.=) r.tbl
-               AND i.indisprimary) AS primary_key,
-           r.rls_was_enabled,
-           r.rls_was_forced,
-           r.enabled_at,
-           r.retention
-      FROM softdelete.registry r
-      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl
-      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
-COMMENT ON VIEW softdelete.tables IS
-    'Each soft-deletable table, its stamp column, its primary key, what disable() will put back, and its retention';
-
 CREATE FUNCTION softdelete.set_retention(tbl pg_catalog.regclass,
                                          keep pg_catalog.interval)
     RETURNS void
@@ -393,48 +378,6 @@ REVOKE ALL ON FUNCTION softdelete.sync_reference_checks(pg_catalog.regclass) FRO
 -- End of: the trash in referential integrity (issue 13) -----------------
 
 -- Boolean flags kept in step with the stamp (issue 12) --------------------
-/*
- * enable(tbl, ..., live_flag => 'active') or (..., deleted_flag =>
- * 'is_deleted') records the flag here; at most one per table.  The table
- * gets the CHECK constraint softdelete_flag_in_step (flag and stamp never
- * out of step, on any path) and the triggers below (flags.c).
- */
-ALTER TABLE softdelete.registry
-    ADD COLUMN live_flag pg_catalog.name,
-    ADD COLUMN deleted_flag pg_catalog.name,
-    ADD CONSTRAINT registry_one_flag
-        CHECK (live_flag IS NULL OR deleted_flag IS NULL);
-COMMENT ON COLUMN softdelete.registry.live_flag IS
-    'A boolean column that is true while the row is live, kept in step with the stamp; NULL if none';
-COMMENT ON COLUMN softdelete.registry.deleted_flag IS
-    'A boolean column that is true once the row is trashed, kept in step with the stamp; NULL if none';
-
-CREATE OR REPLACE VIEW softdelete.tables AS
-    SELECT n.nspname AS schema_name,
-           c.relname AS table_name,
-           r.tbl AS tbl,
-           r.column_name,
-           c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
-           (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord)
-              FROM pg_catalog.pg_index i
-              CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-              JOIN pg_catalog.pg_attribute a
-                ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
-               AND a.attnum OPERATOR(pg_catalog.=) k.attnum
-             WHERE i.indrelid OPERATOR(pg_catalog.=) r.tbl
-               AND i.indisprimary) AS primary_key,
-           r.rls_was_enabled,
-           r.rls_was_forced,
-           r.enabled_at,
-           r.retention,
-           r.live_flag,
-           r.deleted_flag
-      FROM softdelete.registry r
-      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.tbl
-      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
-COMMENT ON VIEW softdelete.tables IS
-    'Each soft-deletable table, its stamp column, its primary key, what disable() will put back, its retention and its flag';
-
 /*
  * The flag's triggers: BEFORE UPDATE OF <flag> FOR EACH ROW turns setting
  * the flag to its trashed value into a soft delete of the row (the row is
