@@ -464,7 +464,7 @@ check_may_soft_delete(Relation rel, Oid root, HeapTuple old, HeapTuple new,
 {
 	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
-	const char *flag = get_attname(relid, table->flag_attnum, false);
+	const char *flag = NameStr(TupleDescAttr(desc, table->flag_attnum - 1)->attname);
 	bool		policies = false;
 	int			i;
 
