@@ -400,7 +400,8 @@ softdelete_purge(PG_FUNCTION_ARGS)
 		softdelete_journal_forget_emptied(relid, DT_NOBEGIN,
 										  DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 																				  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
-																				  IntervalPGetDatum(older_than))));
+																				  IntervalPGetDatum(older_than))),
+										  NIL);
 	PG_RETURN_INT64((int64) removed);
 }
 
@@ -457,7 +458,8 @@ softdelete_undo(PG_FUNCTION_ARGS)
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 			continue;
 		softdelete_check_may_manage(relid, "restore rows of");
-		if (OidIsValid(softdelete_lookup(relid)->root) &&
+		/* privileges are checked on every table; the trash until found */
+		if (!left && OidIsValid(softdelete_lookup(relid)->root) &&
 			softdelete_stamp_left(relid, entry.stamp))
 			left = true;
 	}

@@ -300,17 +300,17 @@ softdelete_journal_record(TimestampTz stamp, Oid deleted_by, const char *actor,
 }
 
 /*
- * read_entry copies stamp and tables of the first row: out is a
- * JournalEntry *.
+ * read_entry copies stamp, tables and table_rows of the first row: out
+ * is a JournalEntry *.
  */
 static void
 read_entry(SPITupleTable *tuptable, uint64 nrows, void *out)
 {
 	JournalEntry *entry = (JournalEntry *) out;
 	bool		isnull;
-	ArrayType  *tables;
 	Datum	   *elems;
 	int			n;
+	int			nrows_per_table;
 	int			i;
 
 	entry->found = nrows > 0;
@@ -318,13 +318,20 @@ read_entry(SPITupleTable *tuptable, uint64 nrows, void *out)
 		return;
 	entry->stamp = DatumGetTimestampTz(SPI_getbinval(tuptable->vals[0],
 													 tuptable->tupdesc, 1, &isnull));
-	tables = DatumGetArrayTypeP(SPI_getbinval(tuptable->vals[0], tuptable->tupdesc,
-											  2, &isnull));
-	deconstruct_array(tables, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tuptable->vals[0],
+													   tuptable->tupdesc, 2, &isnull)),
+					  REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
 					  &elems, NULL, &n);
 	entry->tables = NIL;
 	for (i = 0; i < n; i++)
 		entry->tables = lappend_oid(entry->tables, DatumGetObjectId(elems[i]));
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tuptable->vals[0],
+													   tuptable->tupdesc, 3, &isnull)),
+					  INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, NULL, &nrows_per_table);
+	entry->table_rows = palloc0(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n && i < nrows_per_table; i++)
+		entry->table_rows[i] = DatumGetInt64(elems[i]);
 }
 
 /*
@@ -342,14 +349,15 @@ softdelete_journal_entry(int64 id)
 	if (!journal_exists())
 		return entry;
 	values[0] = Int64GetDatum(id);
-	run_as_extension_owner("SELECT stamp, tables FROM softdelete.deletions"
+	run_as_extension_owner("SELECT stamp, tables, table_rows FROM softdelete.deletions"
 						   " WHERE id OPERATOR(pg_catalog.=) $1",
 						   1, types, values, SPI_OK_SELECT, read_entry, &entry);
 	return entry;
 }
 
 /*
- * read_stamp_tables reads (id, tables) rows into a list of JournalEntry.
+ * read_entries reads (stamp, tables, table_rows) rows into a list of
+ * JournalEntry.
  */
 static void
 read_entries(SPITupleTable *tuptable, uint64 nrows, void *out)
@@ -369,12 +377,35 @@ read_entries(SPITupleTable *tuptable, uint64 nrows, void *out)
 }
 
 /*
+ * all_came_back says whether came_back (CameBack items of a restore)
+ * brought back in table at least the rows the deletion with stamp took
+ * there: then none of them can be left in its trash.
+ */
+static bool
+all_came_back(List *came_back, TimestampTz stamp, Oid table, int64 taken)
+{
+	ListCell   *lc;
+
+	foreach(lc, came_back)
+	{
+		CameBack   *c = (CameBack *) lfirst(lc);
+
+		if (c->stamp == stamp && c->table == table && (int64) c->rows >= taken)
+			return true;
+	}
+	return false;
+}
+
+/*
  * softdelete_journal_forget_emptied deletes the entries that list relid,
  * whose stamps are between "from" and "to", and of which nothing is left
- * in the trash of any of their tables.
+ * in the trash of any of their tables.  A table in which came_back (the
+ * counts of a restore, or NIL) brought back every row the entry took is
+ * known to be empty of it without a scan.
  */
 void
-softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to)
+softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to,
+								  List *came_back)
 {
 	Oid			types[3] = {REGCLASSOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[3];
@@ -386,7 +417,7 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to)
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = TimestampTzGetDatum(from);
 	values[2] = TimestampTzGetDatum(to);
-	run_as_extension_owner("SELECT stamp, tables FROM softdelete.deletions"
+	run_as_extension_owner("SELECT stamp, tables, table_rows FROM softdelete.deletions"
 						   " WHERE $1 OPERATOR(pg_catalog.=) ANY (tables)"
 						   " AND stamp OPERATOR(pg_catalog.>=) $2"
 						   " AND stamp OPERATOR(pg_catalog.<=) $3",
@@ -401,6 +432,9 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to)
 		{
 			Oid			table = lfirst_oid(lc2);
 
+			if (all_came_back(came_back, entry->stamp, table,
+							  entry->table_rows[foreach_current_index(lc2)]))
+				continue;
 			if (OidIsValid(softdelete_lookup(table)->root) &&
 				softdelete_stamp_left(table, entry->stamp))
 			{

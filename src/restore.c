@@ -141,6 +141,41 @@ check_all_parents_live(List *restored)
 }
 
 /*
+ * count_came_back adds to *counts (a list of CameBack) the rows of the restored
+ * sets from "from" on, all of the deletion with stamp, per soft-deletable
+ * table; the journal reads them to forget an entry without a scan.
+ */
+static void
+count_came_back(List **counts, List *restored, int from, TimestampTz stamp)
+{
+	int			i;
+
+	for (i = from; i < list_length(restored); i++)
+	{
+		const RowSet *set = ((Restored *) list_nth(restored, i))->set;
+		Oid			table = softdelete_lookup(set->relid)->root;
+		CameBack   *c = NULL;
+		ListCell   *lc;
+
+		foreach(lc, *counts)
+		{
+			CameBack   *e = (CameBack *) lfirst(lc);
+
+			if (e->stamp == stamp && e->table == table)
+				c = e;
+		}
+		if (c == NULL)
+		{
+			c = palloc0(sizeof(CameBack));
+			c->stamp = stamp;
+			c->table = table;
+			*counts = lappend(*counts, c);
+		}
+		c->rows += set->n;
+	}
+}
+
+/*
  * restore_deletion restores the rows of relid that sel names and that
  * carry stamp, and the rows their deletion cascaded to; appends every
  * restored set to *restored (a Restored each) and returns how many rows
@@ -213,6 +248,7 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 	const char *column = quote_identifier(NameStr(softdelete_lookup(relid)->column_name));
 	StringInfoData sql;
 	List	   *restored = NIL;
+	List	   *came_back = NIL;
 	TimestampTz *stamps = NULL;
 	uint64		nstamps;
 	uint64		s;
@@ -228,13 +264,19 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 	pfree(sql.data);
 
 	for (s = 0; s < nstamps; s++)
+	{
+		int			from = list_length(restored);
+
 		count += restore_deletion(relid, sel, stamps[s], &restored);
+		count_came_back(&came_back, restored, from, stamps[s]);
+	}
 
 	/* nothing restored may reference a row still in the trash */
 	check_all_parents_live(restored);
 
 	if (nstamps > 0)
-		softdelete_journal_forget_emptied(relid, stamps[0], stamps[nstamps - 1]);
+		softdelete_journal_forget_emptied(relid, stamps[0], stamps[nstamps - 1],
+										  came_back);
 	return count;
 }
 
@@ -247,6 +289,7 @@ uint64
 softdelete_restore_deletion(List *relids, TimestampTz stamp)
 {
 	List	   *restored = NIL;
+	List	   *came_back = NIL;
 	ListCell   *lc;
 	uint64		count = 0;
 
@@ -271,10 +314,11 @@ softdelete_restore_deletion(List *relids, TimestampTz stamp)
 	/* checked once all is back: a child may come before its parent */
 	check_all_parents_live(restored);
 
+	count_came_back(&came_back, restored, 0, stamp);
 	foreach(lc, relids)
 	{
 		if (OidIsValid(softdelete_lookup(lfirst_oid(lc))->root))
-			softdelete_journal_forget_emptied(lfirst_oid(lc), stamp, stamp);
+			softdelete_journal_forget_emptied(lfirst_oid(lc), stamp, stamp, came_back);
 	}
 	return count;
 }
@@ -291,6 +335,7 @@ softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp)
 {
 	RowSet		set;
 	RowSet		done;
+	CameBack	one;
 
 	set.relid = relid;
 	set.n = 1;
@@ -298,6 +343,9 @@ softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp)
 	if (softdelete_apply(&set, SD_UNSTAMP, stamp, &done) == 0)
 		return false;
 	check_parents_live(&done, InvalidOid);
-	softdelete_journal_forget_emptied(softdelete_lookup(relid)->root, stamp, stamp);
+	one.stamp = stamp;
+	one.table = softdelete_lookup(relid)->root;
+	one.rows = 1;
+	softdelete_journal_forget_emptied(one.table, stamp, stamp, list_make1(&one));
 	return true;
 }

@@ -35,9 +35,10 @@
  * soft-delete filter, and lets reader copy what it needs of the result
  * into the caller's memory context before the SPI connection closes.
  * Returns the number of rows processed.  With SD_RUN_GENERIC_PLAN, the plan is
- * made without looking at the parameters: a big array of TIDs as a
- * constant would cost much to plan and tempt the planner into a
- * sequential scan, where the generic plan is a TID scan.  With
+ * made without looking at the parameters: a big array of TIDs or keys as
+ * a constant would cost much to plan (the planner estimates every
+ * element) and tempt it into a sequential scan, where the generic plan
+ * is a TID scan, or an index scan of the keys as core's RI queries do.  With
  * SD_RUN_LATEST, it reads the latest committed state under REPEATABLE
  * READ too, as core's RI checks do.
  */
@@ -429,7 +430,8 @@ softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys)
 							keys->arrays, SPI_OK_SELECT, softdelete_read_first_text,
 							&found,
 							/* READ COMMITTED reads the latest state anyway */
-							IsolationUsesXactSnapshot() ? SD_RUN_LATEST : 0);
+							SD_RUN_GENERIC_PLAN |
+							(IsolationUsesXactSnapshot() ? SD_RUN_LATEST : 0));
 	pfree(sql.data);
 	return found;
 }
@@ -482,7 +484,7 @@ softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
 	softdelete_run_as_owner(edge->child, sql.data,
 							keys->nkeys + (state == SD_ROWS_STAMPED ? 1 : 0),
 							types, values, SPI_OK_SELECT,
-							softdelete_read_rowsets, &sets, 0);
+							softdelete_read_rowsets, &sets, SD_RUN_GENERIC_PLAN);
 	pfree(sql.data);
 	return sets;
 }
@@ -533,7 +535,7 @@ softdelete_first_trashed_parent(const FkEdge *edge, KeyArrays *keys)
 	appendStringInfoString(&sql, " FOR SHARE OF p");
 	softdelete_run_as_owner(edge->parent, sql.data, keys->nkeys, keys->arraytypes,
 							keys->arrays, SPI_OK_SELECT, read_first_flagged,
-							&key, 0);
+							&key, SD_RUN_GENERIC_PLAN);
 	pfree(sql.data);
 	return key;
 }
