@@ -39,6 +39,7 @@
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "parser/parse_func.h"
 #include "rewrite/rowsecurity.h"
@@ -70,6 +71,55 @@ flag_trigger_name(Oid relid, int16 tgtype, bool own_only)
 								   tgtype == FLAG_ROW_TYPE ? SOFTDELETE_TRIG_FLAG_ROW :
 								   SOFTDELETE_TRIG_FLAG_STMT,
 								   own_only, NULL);
+}
+
+/*
+ * softdelete_flags_spare_row_lock runs at executor start (preloaded): on
+ * each result relation with a flag that the statement does not set (the
+ * flag is not among its updated columns: a DELETE planned as an UPDATE
+ * writes the flag but lists only the stamp), the flag's BEFORE UPDATE OF
+ * row trigger cannot fire.  Core would still lock every row before its
+ * update for a table that has BEFORE UPDATE row triggers, before looking
+ * at their column lists; when ours is the relation's only one, the
+ * executor is told there is none, and updates as for a table without.
+ */
+void
+softdelete_flags_spare_row_lock(EState *estate)
+{
+	Oid			ours = InvalidOid;
+	ListCell   *lc;
+
+	foreach(lc, estate->es_opened_result_relations)
+	{
+		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+		TriggerDesc *trigdesc = rri->ri_TrigDesc;
+		const SoftDeleteTable *table;
+		bool		only_ours = true;
+		int			i;
+
+		if (trigdesc == NULL || !trigdesc->trig_update_before_row)
+			continue;
+		table = softdelete_lookup(RelationGetRelid(rri->ri_RelationDesc));
+		if (!OidIsValid(table->root) || table->flag_attnum <= 0 ||
+			bms_is_member(table->flag_attnum - FirstLowInvalidHeapAttributeNumber,
+						  ExecGetAllUpdatedCols(rri, estate)))
+			continue;
+		if (!OidIsValid(ours))
+			ours = LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
+											 makeString("flag_trigger")),
+								  0, NULL, false);
+		for (i = 0; i < trigdesc->numtriggers; i++)
+		{
+			Trigger    *trigger = &trigdesc->triggers[i];
+
+			if (TRIGGER_TYPE_MATCHES(trigger->tgtype, TRIGGER_TYPE_ROW,
+									 TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_UPDATE) &&
+				trigger->tgfoid != ours)
+				only_ours = false;
+		}
+		if (only_ours)
+			trigdesc->trig_update_before_row = false;
+	}
 }
 
 /*

@@ -450,6 +450,7 @@ extern void softdelete_flags_adopt(Oid relid, const char *column,
 								   const char *flag, bool live_value);
 extern void softdelete_flags_sync(Oid relid);
 extern void softdelete_flags_copy(Oid root, Oid part);
+extern void softdelete_flags_spare_row_lock(EState *estate);
 extern void softdelete_flags_remove(Oid relid);
 extern bool softdelete_flags_missing(Oid relid, const char *dropped_column);
 

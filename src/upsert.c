@@ -360,7 +360,9 @@ gate_modify_table(ModifyTableState *mt)
 }
 
 /*
- * softdelete_executor_start is the executor-start hook.
+ * softdelete_executor_start is the executor-start hook: INSERTs ... ON
+ * CONFLICT get their gate; every statement first lets flags.c spare the
+ * row locks of a flag's row trigger that cannot fire.
  */
 static void
 softdelete_executor_start(QueryDesc *queryDesc, int eflags)
@@ -372,6 +374,8 @@ softdelete_executor_start(QueryDesc *queryDesc, int eflags)
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		softdelete_flags_spare_row_lock(queryDesc->estate);
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
 		(queryDesc->operation != CMD_INSERT &&
 		 queryDesc->estate->es_auxmodifytables == NIL))
