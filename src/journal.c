@@ -35,6 +35,7 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -42,7 +43,6 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "storage/lock.h"
-#include "rewrite/rewriteHandler.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -200,33 +200,37 @@ softdelete_journal_choose_stamp(TimestampTz start)
 }
 
 /*
- * journal_row fills slot with the entry's values and, for every other
- * column, the column's default (id and committed_at), evaluated in
- * estate as an INSERT would.
+ * journal_row fills slot with the entry's values, id from the journal's
+ * sequence and committed_at from the clock: the columns' defaults as
+ * softdelete--1.1.sql declares them, computed here rather than planned
+ * and evaluated for every entry.
  */
 static void
-journal_row(Relation rel, EState *estate, TupleTableSlot *slot, int nvalues,
+journal_row(Relation rel, TupleTableSlot *slot, int nvalues,
 			const char *const *names, Datum *values, bool *nulls)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
+	Oid			seq = get_relname_relid("deletions_id_seq", RelationGetNamespace(rel));
+	AttrNumber	id = journal_attnum(rel, "id");
+	AttrNumber	committed_at = journal_attnum(rel, "committed_at");
 	int			i;
 
+	if (!OidIsValid(seq))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sequence \"softdelete.deletions_id_seq\" does not exist"),
+				 errhint("Reinstall the extension softdelete.")));
 	ExecClearTuple(slot);
 	for (i = 0; i < tupdesc->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-		Node	   *expr;
-
 		slot->tts_values[i] = (Datum) 0;
 		slot->tts_isnull[i] = true;
-		if (att->attisdropped || att->attgenerated)
-			continue;
-		expr = build_column_default(rel, i + 1);
-		if (expr != NULL)
-			slot->tts_values[i] = ExecEvalExpr(ExecPrepareExpr((Expr *) expr, estate),
-											   GetPerTupleExprContext(estate),
-											   &slot->tts_isnull[i]);
 	}
+	/* the journal's own sequence: its owner's right to use it is the point */
+	slot->tts_values[id - 1] = Int64GetDatum(nextval_internal(seq, false));
+	slot->tts_isnull[id - 1] = false;
+	slot->tts_values[committed_at - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	slot->tts_isnull[committed_at - 1] = false;
 	for (i = 0; i < nvalues; i++)
 	{
 		AttrNumber	attnum = journal_attnum(rel, names[i]);
@@ -281,11 +285,12 @@ softdelete_journal_record(TimestampTz stamp, Oid deleted_by, const char *actor,
 												sizeof(int64), FLOAT8PASSBYVAL,
 												TYPALIGN_DOUBLE));
 
-	softdelete_become_extension_owner(&saved);
+	/* as the journal's owner (the extension's), known from the relation */
+	softdelete_become_owner(RelationGetRelid(rel), &saved);
 	estate = softdelete_executor_state(rel, 0, &rri);
 	ExecOpenIndices(rri, false);
 	slot = table_slot_create(rel, &estate->es_tupleTable);
-	journal_row(rel, estate, slot, 6, names, values, nulls);
+	journal_row(rel, slot, 6, names, values, nulls);
 
 	AfterTriggerBeginQuery();
 	ExecSimpleRelationInsert(rri, estate, slot);
