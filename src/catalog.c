@@ -2,8 +2,9 @@
  *
  * catalog.c
  *	  Small catalog services the rooms share: a scan of a system catalog
- *	  for the rows that describe one table, and the hash tables keyed by
- *	  an OID that the caches are made of.
+ *	  for the rows that describe one table (and the search of one such
+ *	  row, a trigger or a policy of ours), and the hash tables keyed by an
+ *	  OID that the caches are made of.
  *
  *-------------------------------------------------------------------------
  */
@@ -72,6 +73,63 @@ softdelete_attribute(Oid relid, AttrNumber attnum)
 }
 
 /*
+ * softdelete_find_preferred scans the rows of catalog that describe relid
+ * (through index, on the OID column keyattr) and returns a copy of one
+ * that match accepts (arg is match's), preferring one whose name (the
+ * name column nameattr) is preferred; NULL if none is accepted.
+ */
+HeapTuple
+softdelete_find_preferred(Oid catalog, Oid index, AttrNumber keyattr, Oid relid,
+						  AttrNumber nameattr, const char *preferred,
+						  CatalogRowMatch match, void *arg)
+{
+	Relation	rel = table_open(catalog, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	SysScanDesc scan = softdelete_scan_of_table(rel, index, keyattr, relid);
+	HeapTuple	tup;
+	HeapTuple	found = NULL;
+
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Name		name;
+
+		if (!match(tup, desc, arg))
+			continue;
+		name = DatumGetName(heap_getattr(tup, nameattr, desc, &isnull));
+		if (found == NULL || strcmp(NameStr(*name), preferred) == 0)
+			found = heap_copytuple(tup);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* what softdelete_find_trigger looks for */
+typedef struct WantedTrigger
+{
+	Oid			funcoid;
+	int16		tgtype;
+	bool		own_only;
+} WantedTrigger;
+
+/*
+ * is_wanted_trigger says whether a pg_trigger row runs the wanted
+ * function with the wanted type, has no WHEN and is not internal (nor,
+ * with own_only, cloned from a partitioned parent).
+ */
+static bool
+is_wanted_trigger(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	const WantedTrigger *wanted = (const WantedTrigger *) arg;
+	Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
+
+	return trig->tgfoid == wanted->funcoid && trig->tgtype == wanted->tgtype &&
+		!trig->tgisinternal && heap_attisnull(tup, Anum_pg_trigger_tgqual, desc) &&
+		!(wanted->own_only && OidIsValid(trig->tgparentid));
+}
+
+/*
  * softdelete_find_trigger returns the name of a trigger of relid that runs
  * softdelete.<function>() with type tgtype and no WHEN (preferring one
  * named name), or NULL; *enabled says whether it fires
@@ -82,32 +140,24 @@ char *
 softdelete_find_trigger(Oid relid, const char *function, int16 tgtype,
 						const char *name, bool own_only, bool *enabled)
 {
-	Oid			funcoid = LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
-													makeString(pstrdup(function))),
-										 0, NULL, false);
-	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
-	SysScanDesc scan = softdelete_scan_of_table(tgrel, TriggerRelidNameIndexId,
-												Anum_pg_trigger_tgrelid, relid);
+	WantedTrigger wanted;
 	HeapTuple	tup;
-	char	   *found = NULL;
+	Form_pg_trigger trig;
 
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
-
-		if (trig->tgfoid != funcoid || trig->tgtype != tgtype ||
-			trig->tgisinternal || !heap_attisnull(tup, Anum_pg_trigger_tgqual, NULL) ||
-			(own_only && OidIsValid(trig->tgparentid)))
-			continue;
-		if (found == NULL || strcmp(NameStr(trig->tgname), name) == 0)
-		{
-			found = pstrdup(NameStr(trig->tgname));
-			if (enabled != NULL)
-				*enabled = (trig->tgenabled == TRIGGER_FIRES_ON_ORIGIN ||
-							trig->tgenabled == TRIGGER_FIRES_ALWAYS);
-		}
-	}
-	systable_endscan(scan);
-	table_close(tgrel, AccessShareLock);
-	return found;
+	wanted.funcoid = LookupFuncName(list_make2(makeString(SOFTDELETE_SCHEMA),
+											   makeString(pstrdup(function))),
+									0, NULL, false);
+	wanted.tgtype = tgtype;
+	wanted.own_only = own_only;
+	tup = softdelete_find_preferred(TriggerRelationId, TriggerRelidNameIndexId,
+									Anum_pg_trigger_tgrelid, relid,
+									Anum_pg_trigger_tgname, name,
+									is_wanted_trigger, &wanted);
+	if (tup == NULL)
+		return NULL;
+	trig = (Form_pg_trigger) GETSTRUCT(tup);
+	if (enabled != NULL)
+		*enabled = (trig->tgenabled == TRIGGER_FIRES_ON_ORIGIN ||
+					trig->tgenabled == TRIGGER_FIRES_ALWAYS);
+	return pstrdup(NameStr(trig->tgname));
 }

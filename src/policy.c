@@ -129,50 +129,61 @@ policy_expr(HeapTuple tup, TupleDesc desc, AttrNumber column)
 	return isnull ? NULL : (Node *) stringToNode(TextDatumGetCString(d));
 }
 
+/* what find_policy looks for */
+typedef struct WantedPolicy
+{
+	bool		filter;
+	AttrNumber	attnum;			/* the stamp column, for the filter */
+} WantedPolicy;
+
 /*
- * find_policy returns the name of relid's filter policy (filter: FOR ALL
- * TO PUBLIC, RESTRICTIVE, USING (column IS NULL)) or of its allow-all
- * policy (FOR ALL TO PUBLIC, PERMISSIVE, USING (true)), preferring one of
- * our name; NULL if there is none.
+ * is_wanted_policy says whether a pg_policy row is the filter policy
+ * (FOR ALL TO PUBLIC, RESTRICTIVE, USING (column IS NULL)) or the
+ * allow-all one (FOR ALL TO PUBLIC, PERMISSIVE, USING (true)), as wanted.
+ */
+static bool
+is_wanted_policy(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	const WantedPolicy *wanted = (const WantedPolicy *) arg;
+	Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
+	bool		isnull;
+	Datum		roles = heap_getattr(tup, Anum_pg_policy_polroles, desc, &isnull);
+	ArrayType  *rolearr;
+	Node	   *qual;
+	Node	   *check;
+
+	if (pol->polcmd != '*' || pol->polpermissive == wanted->filter || isnull)
+		return false;
+	rolearr = DatumGetArrayTypeP(roles);
+	if (ARR_NDIM(rolearr) != 1 || ARR_DIMS(rolearr)[0] != 1 ||
+		((Oid *) ARR_DATA_PTR(rolearr))[0] != ACL_ID_PUBLIC)
+		return false;
+	qual = policy_expr(tup, desc, Anum_pg_policy_polqual);
+	check = policy_expr(tup, desc, Anum_pg_policy_polwithcheck);
+	if (wanted->filter)
+		return is_filter_qual(qual, wanted->attnum) && check == NULL;
+	return is_true_qual(qual) && (check == NULL || is_true_qual(check));
+}
+
+/*
+ * find_policy returns the name of relid's filter policy or of its
+ * allow-all policy (see is_wanted_policy), preferring one of our name;
+ * NULL if there is none.
  */
 static char *
 find_policy(Oid relid, bool filter, const char *column_name)
 {
-	AttrNumber	attnum = filter ? get_attnum(relid, column_name) : InvalidAttrNumber;
-	const char *ourname = filter ? SOFTDELETE_POLICY_FILTER : SOFTDELETE_POLICY_ALLOW;
-	Relation	polrel = table_open(PolicyRelationId, AccessShareLock);
-	SysScanDesc scan = softdelete_scan_of_table(polrel, PolicyPolrelidPolnameIndexId,
-												Anum_pg_policy_polrelid, relid);
+	WantedPolicy wanted;
 	HeapTuple	tup;
-	char	   *found = NULL;
 
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
-		TupleDesc	desc = RelationGetDescr(polrel);
-		bool		isnull;
-		Datum		roles = heap_getattr(tup, Anum_pg_policy_polroles, desc, &isnull);
-		ArrayType  *rolearr;
-		Node	   *qual;
-		Node	   *check;
-
-		if (pol->polcmd != '*' || pol->polpermissive == filter || isnull)
-			continue;
-		rolearr = DatumGetArrayTypeP(roles);
-		if (ARR_NDIM(rolearr) != 1 || ARR_DIMS(rolearr)[0] != 1 ||
-			((Oid *) ARR_DATA_PTR(rolearr))[0] != ACL_ID_PUBLIC)
-			continue;
-		qual = policy_expr(tup, desc, Anum_pg_policy_polqual);
-		check = policy_expr(tup, desc, Anum_pg_policy_polwithcheck);
-		if (filter ? !is_filter_qual(qual, attnum) || check != NULL :
-			!is_true_qual(qual) || (check != NULL && !is_true_qual(check)))
-			continue;
-		if (found == NULL || strcmp(NameStr(pol->polname), ourname) == 0)
-			found = pstrdup(NameStr(pol->polname));
-	}
-	systable_endscan(scan);
-	table_close(polrel, AccessShareLock);
-	return found;
+	wanted.filter = filter;
+	wanted.attnum = filter ? get_attnum(relid, column_name) : InvalidAttrNumber;
+	tup = softdelete_find_preferred(PolicyRelationId, PolicyPolrelidPolnameIndexId,
+									Anum_pg_policy_polrelid, relid,
+									Anum_pg_policy_polname,
+									filter ? SOFTDELETE_POLICY_FILTER : SOFTDELETE_POLICY_ALLOW,
+									is_wanted_policy, &wanted);
+	return tup == NULL ? NULL : pstrdup(NameStr(((Form_pg_policy) GETSTRUCT(tup))->polname));
 }
 
 /*

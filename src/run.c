@@ -408,6 +408,33 @@ softdelete_edge_keys(const RowSet *set, const FkEdge *edge, bool from_parent,
 }
 
 /*
+ * run_key_query runs, as the owner of one side of edge (the parent's,
+ * aliased p, or the child's, aliased c), "SELECT <its key columns>
+ * <columns> FROM <it> WHERE <condition><the match of keys><tail>" with
+ * keys as the parameters, through reader into out.
+ */
+static void
+run_key_query(const FkEdge *edge, bool parent_side, const char *columns,
+			  const char *condition, const char *tail, KeyArrays *keys,
+			  SoftDeleteReader reader, void *out, int flags)
+{
+	Oid			relid = parent_side ? edge->parent : edge->child;
+	const char *alias = parent_side ? "p" : "c";
+	StringInfoData sql;
+
+	begin_key_select(&sql, relid,
+					 parent_side ? edge->parent_attnums : edge->child_attnums,
+					 edge->nkeys, alias);
+	appendStringInfo(&sql, "%s FROM %s %s WHERE %s", columns,
+					 softdelete_qualified_name(relid), alias, condition);
+	softdelete_append_key_match(&sql, edge, 1, alias, parent_side);
+	appendStringInfoString(&sql, tail);
+	softdelete_run_as_owner(relid, sql.data, keys->nkeys, keys->arraytypes,
+							keys->arrays, SPI_OK_SELECT, reader, out, flags);
+	pfree(sql.data);
+}
+
+/*
  * softdelete_find_live_child returns the key (as text) of a live row of the child
  * side of edge that references one of keys, or NULL if there is none.
  * Rows of a child table that is not soft-deletable all count as live.
@@ -416,23 +443,15 @@ char *
 softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys)
 {
 	const SoftDeleteTable *child = softdelete_lookup(edge->child);
-	StringInfoData sql;
 	char	   *found = NULL;
 
-	begin_key_select(&sql, edge->child, edge->child_attnums, edge->nkeys, "c");
-	appendStringInfo(&sql, " FROM %s c WHERE ", softdelete_qualified_name(edge->child));
-	if (OidIsValid(child->root))
-		appendStringInfo(&sql, "c.%s IS NULL AND ",
-						 quote_identifier(NameStr(child->column_name)));
-	softdelete_append_key_match(&sql, edge, 1, "c", false);
-	appendStringInfoString(&sql, " LIMIT 1");
-	softdelete_run_as_owner(edge->child, sql.data, keys->nkeys, keys->arraytypes,
-							keys->arrays, SPI_OK_SELECT, softdelete_read_first_text,
-							&found,
-							/* READ COMMITTED reads the latest state anyway */
-							SD_RUN_GENERIC_PLAN |
-							(IsolationUsesXactSnapshot() ? SD_RUN_LATEST : 0));
-	pfree(sql.data);
+	run_key_query(edge, false, "",
+				  OidIsValid(child->root) ?
+				  psprintf("c.%s IS NULL AND ", quote_identifier(NameStr(child->column_name))) : "",
+				  " LIMIT 1", keys, softdelete_read_first_text, &found,
+	/* READ COMMITTED reads the latest state anyway */
+				  SD_RUN_GENERIC_PLAN |
+				  (IsolationUsesXactSnapshot() ? SD_RUN_LATEST : 0));
 	return found;
 }
 
@@ -523,20 +542,13 @@ char *
 softdelete_first_trashed_parent(const FkEdge *edge, KeyArrays *keys)
 {
 	const SoftDeleteTable *parent = softdelete_lookup(edge->parent);
-	StringInfoData sql;
 	char	   *key = NULL;
 
 	/* every referenced parent is locked, then a trashed one is looked for */
-	begin_key_select(&sql, edge->parent, edge->parent_attnums, edge->nkeys, "p");
-	appendStringInfo(&sql, ", p.%s IS NOT NULL FROM %s p WHERE ",
-					 quote_identifier(NameStr(parent->column_name)),
-					 softdelete_qualified_name(edge->parent));
-	softdelete_append_key_match(&sql, edge, 1, "p", true);
-	appendStringInfoString(&sql, " FOR SHARE OF p");
-	softdelete_run_as_owner(edge->parent, sql.data, keys->nkeys, keys->arraytypes,
-							keys->arrays, SPI_OK_SELECT, read_first_flagged,
-							&key, SD_RUN_GENERIC_PLAN);
-	pfree(sql.data);
+	run_key_query(edge, true,
+				  psprintf(", p.%s IS NOT NULL", quote_identifier(NameStr(parent->column_name))),
+				  "", " FOR SHARE OF p", keys, read_first_flagged, &key,
+				  SD_RUN_GENERIC_PLAN);
 	return key;
 }
 

@@ -326,6 +326,11 @@ extern SysScanDesc softdelete_scan_of_table(Relation catalog, Oid indexid,
 extern HTAB *softdelete_oid_hash(const char *name, long nelem, Size entrysize,
 								 MemoryContext cxt);
 extern FormData_pg_attribute softdelete_attribute(Oid relid, AttrNumber attnum);
+typedef bool (*CatalogRowMatch) (HeapTuple tup, TupleDesc desc, void *arg);
+extern HeapTuple softdelete_find_preferred(Oid catalog, Oid index, AttrNumber keyattr,
+										   Oid relid, AttrNumber nameattr,
+										   const char *preferred,
+										   CatalogRowMatch match, void *arg);
 extern char *softdelete_find_trigger(Oid relid, const char *function, int16 tgtype,
 									 const char *name, bool own_only, bool *enabled);
 
