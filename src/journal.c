@@ -382,12 +382,12 @@ read_entries(SPITupleTable *tuptable, uint64 nrows, void *out)
 }
 
 /*
- * all_came_back says whether came_back (CameBack items of a restore)
- * brought back in table at least the rows the deletion with stamp took
- * there: then none of them can be left in its trash.
+ * softdelete_all_came_back says whether came_back (CameBack items of a
+ * restore) brought back in table at least the rows ("taken") that the
+ * deletion with stamp took there: then none of them is left in its trash.
  */
-static bool
-all_came_back(List *came_back, TimestampTz stamp, Oid table, int64 taken)
+bool
+softdelete_all_came_back(List *came_back, TimestampTz stamp, Oid table, int64 taken)
 {
 	ListCell   *lc;
 
@@ -437,7 +437,7 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to,
 		{
 			Oid			table = lfirst_oid(lc2);
 
-			if (all_came_back(came_back, entry->stamp, table,
+			if (softdelete_all_came_back(came_back, entry->stamp, table,
 							  entry->table_rows[foreach_current_index(lc2)]))
 				continue;
 			if (OidIsValid(softdelete_lookup(table)->root) &&

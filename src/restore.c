@@ -281,19 +281,22 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 }
 
 /*
- * softdelete_restore_deletion restores what the deletion with this stamp
- * took and is still in the trash, in every table of relids (undo), all
- * or nothing, and returns the number of rows restored.
+ * softdelete_restore_deletion restores what the deletion of a journal
+ * entry took and is still in the trash, in every table it lists (undo),
+ * all or nothing, and returns the number of rows restored.  A table
+ * whose taken rows all came back already, through the foreign keys from
+ * a table before it, is not searched again.
  */
 uint64
-softdelete_restore_deletion(List *relids, TimestampTz stamp)
+softdelete_restore_deletion(const JournalEntry *entry)
 {
+	TimestampTz stamp = entry->stamp;
 	List	   *restored = NIL;
 	List	   *came_back = NIL;
 	ListCell   *lc;
 	uint64		count = 0;
 
-	foreach(lc, relids)
+	foreach(lc, entry->tables)
 	{
 		Oid			relid = lfirst_oid(lc);
 		RowSelector sel;
@@ -301,6 +304,11 @@ softdelete_restore_deletion(List *relids, TimestampTz stamp)
 		Datum		values[1];
 
 		if (!OidIsValid(softdelete_lookup(relid)->root))
+			continue;
+		came_back = NIL;
+		count_came_back(&came_back, restored, 0, stamp);
+		if (softdelete_all_came_back(came_back, stamp, relid,
+									 entry->table_rows[foreach_current_index(lc)]))
 			continue;
 		values[0] = TimestampTzGetDatum(stamp);
 		sel.condition = psprintf("%s OPERATOR(pg_catalog.=) $1",
@@ -314,8 +322,9 @@ softdelete_restore_deletion(List *relids, TimestampTz stamp)
 	/* checked once all is back: a child may come before its parent */
 	check_all_parents_live(restored);
 
+	came_back = NIL;
 	count_came_back(&came_back, restored, 0, stamp);
-	foreach(lc, relids)
+	foreach(lc, entry->tables)
 	{
 		if (OidIsValid(softdelete_lookup(lfirst_oid(lc))->root))
 			softdelete_journal_forget_emptied(lfirst_oid(lc), stamp, stamp, came_back);

@@ -307,6 +307,8 @@ extern void softdelete_journal_record(TimestampTz stamp, Oid deleted_by,
 extern JournalEntry softdelete_journal_entry(int64 id);
 extern void softdelete_journal_forget_emptied(Oid relid, TimestampTz from,
 											  TimestampTz to, List *came_back);
+extern bool softdelete_all_came_back(List *came_back, TimestampTz stamp, Oid table,
+									 int64 taken);
 
 /* apply.c */
 extern uint64 softdelete_apply(const RowSet *set, SoftDeleteAction action,
@@ -394,7 +396,7 @@ extern void softdelete_check_deferred(void);
 
 /* restore.c */
 extern uint64 softdelete_restore_rows(Oid relid, const RowSelector *sel);
-extern uint64 softdelete_restore_deletion(List *relids, TimestampTz stamp);
+extern uint64 softdelete_restore_deletion(const JournalEntry *entry);
 extern bool softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp);
 
 /* remove.c */
