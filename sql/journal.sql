@@ -101,3 +101,33 @@ SELECT * FROM mine;
 DROP VIEW mine;
 DROP TABLE items, shops;
 RESET ROLE;
+
+-- A trigger that a superuser adds to the journal runs as the journal's
+-- owner with the search_path pinned to pg_catalog, pg_temp: a deleting
+-- role's own schema, first on its search_path, does not capture a name
+-- the trigger leaves unqualified (the entry is refused, 42883, and the
+-- deletion with it).
+CREATE SCHEMA clerk_things AUTHORIZATION regress_clerk;
+CREATE FUNCTION public.journal_note() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN PERFORM note_of_entry(); RETURN NEW; END$$;
+CREATE TRIGGER journal_note BEFORE INSERT ON softdelete.deletions
+  FOR EACH ROW EXECUTE FUNCTION public.journal_note();
+SET ROLE regress_owner;
+CREATE TABLE notes (id int PRIMARY KEY);
+SELECT softdelete.enable('notes');
+INSERT INTO notes VALUES (1);
+GRANT SELECT, DELETE ON notes TO regress_clerk;
+SET ROLE regress_clerk;
+CREATE FUNCTION clerk_things.note_of_entry() RETURNS void LANGUAGE plpgsql AS
+  $$BEGIN RAISE NOTICE 'note_of_entry() ran as %', current_user; END$$;
+SET search_path = clerk_things, public;
+\set VERBOSITY sqlstate
+DELETE FROM notes WHERE id = 1;
+\set VERBOSITY default
+RESET search_path;
+SELECT count(*) AS live_notes FROM notes;
+RESET ROLE;
+DROP TRIGGER journal_note ON softdelete.deletions;
+DROP FUNCTION public.journal_note();
+DROP SCHEMA clerk_things CASCADE;
+DROP TABLE notes;

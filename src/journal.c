@@ -286,7 +286,7 @@ softdelete_journal_record(TimestampTz stamp, Oid deleted_by, const char *actor,
 												TYPALIGN_DOUBLE));
 
 	/* as the journal's owner (the extension's), known from the relation */
-	softdelete_become_owner(RelationGetRelid(rel), &saved);
+	softdelete_become_owner_to_write(rel, &saved);
 	estate = softdelete_executor_state(rel, 0, &rri);
 	ExecOpenIndices(rri, false);
 	slot = table_slot_create(rel, &estate->es_tupleTable);

@@ -274,6 +274,21 @@ softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved)
 }
 
 /*
+ * softdelete_become_owner_to_write switches to the owner of rel, a table
+ * about to get a row written straight through the executor (no SQL, no
+ * defaults evaluated): only a trigger on rel could then resolve a name,
+ * so the search_path is pinned only when rel has triggers.
+ */
+void
+softdelete_become_owner_to_write(Relation rel, SoftDeleteIdentity *saved)
+{
+	GetUserIdAndSecContext(&saved->saved_userid, &saved->saved_sec_context);
+	SetUserIdAndSecContext(rel->rd_rel->relowner, saved->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	saved->guc_nestlevel = rel->trigdesc != NULL ? pin_search_path() : -1;
+}
+
+/*
  * softdelete_become_extension_owner switches to the role that installed
  * the extension (a superuser), for the DDL that enable and disable run
  * on a table whose owner or admin asked for it.

@@ -33,7 +33,7 @@
  *				identity, argument checks)
  *	plumbing	spi.c (SPI checked, row readers, a step tried in a
  *				subtransaction), catalog.c (catalog scans, our triggers
- *				found by what they are, OID hashes), estate.c (the executor
+ *				and policies found by what they are, OID hashes), estate.c (the executor
  *				state our row writers share)
  *
  * The flow of a DELETE: intercept.c's row trigger adds each row's TID to
@@ -196,6 +196,7 @@ extern bool softdelete_may_manage(Oid relid);
 extern void softdelete_check_stamp_writable(Oid relid, const char *column,
 											bool automatic);
 extern void softdelete_become_owner(Oid relid, SoftDeleteIdentity *saved);
+extern void softdelete_become_owner_to_write(Relation rel, SoftDeleteIdentity *saved);
 extern void softdelete_become_extension_owner(SoftDeleteIdentity *saved);
 extern void softdelete_restore_identity(SoftDeleteIdentity *saved);
 extern char *softdelete_qualified_name(Oid relid);
