@@ -206,7 +206,8 @@ restore_deletion(Oid relid, const RowSelector *sel, TimestampTz stamp,
 					 softdelete_qualified_name(relid), sel->condition, column,
 					 sel->nparams + 1);
 	softdelete_run_as_owner(relid, sql.data, sel->nparams + 1, types, values,
-							SPI_OK_SELECT, softdelete_read_rowsets, &found, 0);
+							SPI_OK_SELECT, softdelete_read_rowsets, &found,
+							SD_RUN_GENERIC_PLAN);
 	pfree(sql.data);
 
 	/* the rows themselves, then level by level those with the same stamp */
@@ -254,13 +255,18 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 	uint64		s;
 	uint64		count = 0;
 
-	/* the deletions that took the rows, one stamp each */
+	/*
+	 * the deletions that took the rows, one stamp each (generic plans here
+	 * and in restore_deletion: a selector's array of many keys is not
+	 * estimated element by element)
+	 */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT DISTINCT r.%s FROM %s r WHERE (%s) AND r.%s IS NOT NULL ORDER BY 1",
 					 column, softdelete_qualified_name(relid), sel->condition, column);
 	nstamps = softdelete_run_as_owner(relid, sql.data, sel->nparams, sel->types,
 									  sel->values, SPI_OK_SELECT,
-									  softdelete_read_stamps, &stamps, 0);
+									  softdelete_read_stamps, &stamps,
+									  SD_RUN_GENERIC_PLAN);
 	pfree(sql.data);
 
 	for (s = 0; s < nstamps; s++)
