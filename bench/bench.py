@@ -1163,7 +1163,7 @@ def report(ctx, info, sizes, results, wall):
         w("Rows reported: what the first statement told the client (the parents; the hand-written"
           " contender's first `UPDATE`).")
         w("")
-        w("Target (the bulk one; none was set for cascades): softdelete ≤ 1.10 × hand-written — " + "; ".join(
+        w("Target (issue 11): softdelete ≤ 1.10 × hand-written — " + "; ".join(
             "%s %s (%s)" % (SHORT[c], "n/a" if res[c]["na"] else
                             verdict(ratio(med(res[c]["ms"]), base_u), 1.10, False),
                             fmt_ratio(ratio(med(res[c]["ms"]), base_u))) for c in SOFTDELETES) + ".")
