@@ -102,6 +102,35 @@ DROP VIEW mine;
 DROP TABLE items, shops;
 RESET ROLE;
 
+-- Undo brings back every row of its deletion, also a row that a writable
+-- CTE trashed in the same transaction (which the entry's counts may leave
+-- out): it searches every table of the entry for the stamp.  restore() of
+-- the parent alone leaves that row, and the entry stays.
+SET ROLE regress_owner;
+CREATE TABLE cte_p (id int PRIMARY KEY);
+CREATE TABLE cte_c (id int PRIMARY KEY, pid int REFERENCES cte_p ON DELETE CASCADE);
+SELECT softdelete.enable('cte_p'), softdelete.enable('cte_c');
+INSERT INTO cte_p VALUES (1), (2);
+INSERT INTO cte_c VALUES (1, 1), (2, 1), (3, 1), (4, 2);
+BEGIN;
+DELETE FROM cte_p WHERE id = 1;
+WITH d AS (DELETE FROM cte_c WHERE id = 4 RETURNING id) SELECT count(*) FROM d;
+COMMIT;
+SELECT softdelete.undo(max(id)) FROM softdelete.deletions WHERE 'cte_p'::regclass = ANY (tables);
+SELECT count(*) AS cte_c_in_trash FROM softdelete.trash(NULL::cte_c);
+SELECT count(*) AS entries FROM softdelete.deletions WHERE 'cte_p'::regclass = ANY (tables);
+BEGIN;
+DELETE FROM cte_p WHERE id = 1;
+WITH d AS (DELETE FROM cte_c WHERE id = 4 RETURNING id) SELECT count(*) FROM d;
+COMMIT;
+SELECT softdelete.restore('cte_p', 1);
+SELECT id AS cte_c_in_trash FROM softdelete.trash(NULL::cte_c);
+SELECT count(*) AS entries FROM softdelete.deletions WHERE 'cte_p'::regclass = ANY (tables);
+SELECT softdelete.restore('cte_c', 4);
+SELECT count(*) AS entries FROM softdelete.deletions WHERE 'cte_p'::regclass = ANY (tables);
+DROP TABLE cte_c, cte_p;
+RESET ROLE;
+
 -- A trigger that a superuser adds to the journal runs as the journal's
 -- owner with the search_path pinned to pg_catalog, pg_temp: a deleting
 -- role's own schema, first on its search_path, does not capture a name

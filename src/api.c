@@ -400,8 +400,7 @@ softdelete_purge(PG_FUNCTION_ARGS)
 		softdelete_journal_forget_emptied(relid, DT_NOBEGIN,
 										  DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 																				  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
-																				  IntervalPGetDatum(older_than))),
-										  NIL);
+																				  IntervalPGetDatum(older_than))));
 	PG_RETURN_INT64((int64) removed);
 }
 

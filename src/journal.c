@@ -305,17 +305,17 @@ softdelete_journal_record(TimestampTz stamp, Oid deleted_by, const char *actor,
 }
 
 /*
- * read_entry copies stamp, tables and table_rows of the first row: out
- * is a JournalEntry *.
+ * read_entry copies stamp and tables of the first row: out is a
+ * JournalEntry *.
  */
 static void
 read_entry(SPITupleTable *tuptable, uint64 nrows, void *out)
 {
 	JournalEntry *entry = (JournalEntry *) out;
 	bool		isnull;
+	ArrayType  *tables;
 	Datum	   *elems;
 	int			n;
-	int			nrows_per_table;
 	int			i;
 
 	entry->found = nrows > 0;
@@ -323,20 +323,13 @@ read_entry(SPITupleTable *tuptable, uint64 nrows, void *out)
 		return;
 	entry->stamp = DatumGetTimestampTz(SPI_getbinval(tuptable->vals[0],
 													 tuptable->tupdesc, 1, &isnull));
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tuptable->vals[0],
-													   tuptable->tupdesc, 2, &isnull)),
-					  REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
+	tables = DatumGetArrayTypeP(SPI_getbinval(tuptable->vals[0], tuptable->tupdesc,
+											  2, &isnull));
+	deconstruct_array(tables, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
 					  &elems, NULL, &n);
 	entry->tables = NIL;
 	for (i = 0; i < n; i++)
 		entry->tables = lappend_oid(entry->tables, DatumGetObjectId(elems[i]));
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tuptable->vals[0],
-													   tuptable->tupdesc, 3, &isnull)),
-					  INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, NULL, &nrows_per_table);
-	entry->table_rows = palloc0(sizeof(int64) * Max(n, 1));
-	for (i = 0; i < n && i < nrows_per_table; i++)
-		entry->table_rows[i] = DatumGetInt64(elems[i]);
 }
 
 /*
@@ -354,15 +347,14 @@ softdelete_journal_entry(int64 id)
 	if (!journal_exists())
 		return entry;
 	values[0] = Int64GetDatum(id);
-	run_as_extension_owner("SELECT stamp, tables, table_rows FROM softdelete.deletions"
+	run_as_extension_owner("SELECT stamp, tables FROM softdelete.deletions"
 						   " WHERE id OPERATOR(pg_catalog.=) $1",
 						   1, types, values, SPI_OK_SELECT, read_entry, &entry);
 	return entry;
 }
 
 /*
- * read_entries reads (stamp, tables, table_rows) rows into a list of
- * JournalEntry.
+ * read_stamp_tables reads (id, tables) rows into a list of JournalEntry.
  */
 static void
 read_entries(SPITupleTable *tuptable, uint64 nrows, void *out)
@@ -382,35 +374,12 @@ read_entries(SPITupleTable *tuptable, uint64 nrows, void *out)
 }
 
 /*
- * softdelete_all_came_back says whether came_back (CameBack items of a
- * restore) brought back in table at least the rows ("taken") that the
- * deletion with stamp took there: then none of them is left in its trash.
- */
-bool
-softdelete_all_came_back(List *came_back, TimestampTz stamp, Oid table, int64 taken)
-{
-	ListCell   *lc;
-
-	foreach(lc, came_back)
-	{
-		CameBack   *c = (CameBack *) lfirst(lc);
-
-		if (c->stamp == stamp && c->table == table && (int64) c->rows >= taken)
-			return true;
-	}
-	return false;
-}
-
-/*
  * softdelete_journal_forget_emptied deletes the entries that list relid,
  * whose stamps are between "from" and "to", and of which nothing is left
- * in the trash of any of their tables.  A table in which came_back (the
- * counts of a restore, or NIL) brought back every row the entry took is
- * known to be empty of it without a scan.
+ * in the trash of any of their tables.
  */
 void
-softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to,
-								  List *came_back)
+softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to)
 {
 	Oid			types[3] = {REGCLASSOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[3];
@@ -422,7 +391,7 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to,
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = TimestampTzGetDatum(from);
 	values[2] = TimestampTzGetDatum(to);
-	run_as_extension_owner("SELECT stamp, tables, table_rows FROM softdelete.deletions"
+	run_as_extension_owner("SELECT stamp, tables FROM softdelete.deletions"
 						   " WHERE $1 OPERATOR(pg_catalog.=) ANY (tables)"
 						   " AND stamp OPERATOR(pg_catalog.>=) $2"
 						   " AND stamp OPERATOR(pg_catalog.<=) $3",
@@ -437,9 +406,6 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to,
 		{
 			Oid			table = lfirst_oid(lc2);
 
-			if (softdelete_all_came_back(came_back, entry->stamp, table,
-							  entry->table_rows[foreach_current_index(lc2)]))
-				continue;
 			if (OidIsValid(softdelete_lookup(table)->root) &&
 				softdelete_stamp_left(table, entry->stamp))
 			{
@@ -454,6 +420,25 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to,
 							   " WHERE stamp OPERATOR(pg_catalog.=) $1",
 							   1, types + 1, values + 1, SPI_OK_DELETE, NULL, NULL);
 	}
+}
+
+/*
+ * softdelete_journal_forget deletes the entry with this stamp: undo calls
+ * it once it has searched every table of the entry for the stamp and
+ * brought back what it found, so nothing of the deletion is left.
+ */
+void
+softdelete_journal_forget(TimestampTz stamp)
+{
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+
+	if (!journal_exists())
+		return;
+	values[0] = TimestampTzGetDatum(stamp);
+	run_as_extension_owner("DELETE FROM softdelete.deletions"
+						   " WHERE stamp OPERATOR(pg_catalog.=) $1",
+						   1, types, values, SPI_OK_DELETE, NULL, NULL);
 }
 
 /*

@@ -141,41 +141,6 @@ check_all_parents_live(List *restored)
 }
 
 /*
- * count_came_back adds to *counts (a list of CameBack) the rows of the restored
- * sets from "from" on, all of the deletion with stamp, per soft-deletable
- * table; the journal reads them to forget an entry without a scan.
- */
-static void
-count_came_back(List **counts, List *restored, int from, TimestampTz stamp)
-{
-	int			i;
-
-	for (i = from; i < list_length(restored); i++)
-	{
-		const RowSet *set = ((Restored *) list_nth(restored, i))->set;
-		Oid			table = softdelete_lookup(set->relid)->root;
-		CameBack   *c = NULL;
-		ListCell   *lc;
-
-		foreach(lc, *counts)
-		{
-			CameBack   *e = (CameBack *) lfirst(lc);
-
-			if (e->stamp == stamp && e->table == table)
-				c = e;
-		}
-		if (c == NULL)
-		{
-			c = palloc0(sizeof(CameBack));
-			c->stamp = stamp;
-			c->table = table;
-			*counts = lappend(*counts, c);
-		}
-		c->rows += set->n;
-	}
-}
-
-/*
  * restore_deletion restores the rows of relid that sel names and that
  * carry stamp, and the rows their deletion cascaded to; appends every
  * restored set to *restored (a Restored each) and returns how many rows
@@ -249,7 +214,6 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 	const char *column = quote_identifier(NameStr(softdelete_lookup(relid)->column_name));
 	StringInfoData sql;
 	List	   *restored = NIL;
-	List	   *came_back = NIL;
 	TimestampTz *stamps = NULL;
 	uint64		nstamps;
 	uint64		s;
@@ -270,35 +234,28 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 	pfree(sql.data);
 
 	for (s = 0; s < nstamps; s++)
-	{
-		int			from = list_length(restored);
-
 		count += restore_deletion(relid, sel, stamps[s], &restored);
-		count_came_back(&came_back, restored, from, stamps[s]);
-	}
 
 	/* nothing restored may reference a row still in the trash */
 	check_all_parents_live(restored);
 
 	if (nstamps > 0)
-		softdelete_journal_forget_emptied(relid, stamps[0], stamps[nstamps - 1],
-										  came_back);
+		softdelete_journal_forget_emptied(relid, stamps[0], stamps[nstamps - 1]);
 	return count;
 }
 
 /*
  * softdelete_restore_deletion restores what the deletion of a journal
  * entry took and is still in the trash, in every table it lists (undo),
- * all or nothing, and returns the number of rows restored.  A table
- * whose taken rows all came back already, through the foreign keys from
- * a table before it, is not searched again.
+ * all or nothing, and returns the number of rows restored.  Every table
+ * of the entry is searched for the stamp (the entry's counts are not
+ * trusted to say a table is done), so the entry is then empty and goes.
  */
 uint64
 softdelete_restore_deletion(const JournalEntry *entry)
 {
 	TimestampTz stamp = entry->stamp;
 	List	   *restored = NIL;
-	List	   *came_back = NIL;
 	ListCell   *lc;
 	uint64		count = 0;
 
@@ -310,11 +267,6 @@ softdelete_restore_deletion(const JournalEntry *entry)
 		Datum		values[1];
 
 		if (!OidIsValid(softdelete_lookup(relid)->root))
-			continue;
-		came_back = NIL;
-		count_came_back(&came_back, restored, 0, stamp);
-		if (softdelete_all_came_back(came_back, stamp, relid,
-									 entry->table_rows[foreach_current_index(lc)]))
 			continue;
 		values[0] = TimestampTzGetDatum(stamp);
 		sel.condition = psprintf("%s OPERATOR(pg_catalog.=) $1",
@@ -328,13 +280,7 @@ softdelete_restore_deletion(const JournalEntry *entry)
 	/* checked once all is back: a child may come before its parent */
 	check_all_parents_live(restored);
 
-	came_back = NIL;
-	count_came_back(&came_back, restored, 0, stamp);
-	foreach(lc, entry->tables)
-	{
-		if (OidIsValid(softdelete_lookup(lfirst_oid(lc))->root))
-			softdelete_journal_forget_emptied(lfirst_oid(lc), stamp, stamp, came_back);
-	}
+	softdelete_journal_forget(stamp);
 	return count;
 }
 
@@ -350,7 +296,6 @@ softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp)
 {
 	RowSet		set;
 	RowSet		done;
-	CameBack	one;
 
 	set.relid = relid;
 	set.n = 1;
@@ -358,9 +303,6 @@ softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp)
 	if (softdelete_apply(&set, SD_UNSTAMP, stamp, &done) == 0)
 		return false;
 	check_parents_live(&done, InvalidOid);
-	one.stamp = stamp;
-	one.table = softdelete_lookup(relid)->root;
-	one.rows = 1;
-	softdelete_journal_forget_emptied(one.table, stamp, stamp, list_make1(&one));
+	softdelete_journal_forget_emptied(softdelete_lookup(relid)->root, stamp, stamp);
 	return true;
 }

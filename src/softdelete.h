@@ -285,21 +285,7 @@ typedef struct JournalEntry
 	bool		found;
 	TimestampTz stamp;
 	List	   *tables;			/* OIDs */
-	int64	   *table_rows;		/* rows the deletion took, per table */
 } JournalEntry;
-
-/*
- * restore.c -> journal.c: how many rows of one deletion (its stamp) a
- * restore brought back in one soft-deletable table (a partitioned
- * table's partitions count for it), so that the journal need not scan
- * the table to know that nothing of the deletion is left there.
- */
-typedef struct CameBack
-{
-	TimestampTz stamp;
-	Oid			table;
-	uint64		rows;
-} CameBack;
 
 extern TimestampTz softdelete_journal_choose_stamp(TimestampTz start);
 extern void softdelete_journal_record(TimestampTz stamp, Oid deleted_by,
@@ -307,9 +293,8 @@ extern void softdelete_journal_record(TimestampTz stamp, Oid deleted_by,
 									  Oid *tables, int64 *table_rows);
 extern JournalEntry softdelete_journal_entry(int64 id);
 extern void softdelete_journal_forget_emptied(Oid relid, TimestampTz from,
-											  TimestampTz to, List *came_back);
-extern bool softdelete_all_came_back(List *came_back, TimestampTz stamp, Oid table,
-									 int64 taken);
+											  TimestampTz to);
+extern void softdelete_journal_forget(TimestampTz stamp);
 
 /* apply.c */
 extern uint64 softdelete_apply(const RowSet *set, SoftDeleteAction action,
