@@ -467,5 +467,5 @@ softdelete_undo(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("nothing of deletion %lld is left in the trash", (long long) id),
 				 errdetail("Its rows were restored or purged already.")));
-	PG_RETURN_INT64((int64) softdelete_restore_deletion(&entry));
+	PG_RETURN_INT64((int64) softdelete_restore_deletion(entry.tables, entry.stamp));
 }

@@ -374,6 +374,26 @@ read_entries(SPITupleTable *tuptable, uint64 nrows, void *out)
 }
 
 /*
+ * softdelete_journal_forget deletes the entry with this stamp, once
+ * nothing of its deletion is left: undo calls it after searching every
+ * table of the entry for the stamp; softdelete_journal_forget_emptied
+ * after finding no row left.
+ */
+void
+softdelete_journal_forget(TimestampTz stamp)
+{
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+
+	if (!journal_exists())
+		return;
+	values[0] = TimestampTzGetDatum(stamp);
+	run_as_extension_owner("DELETE FROM softdelete.deletions"
+						   " WHERE stamp OPERATOR(pg_catalog.=) $1",
+						   1, types, values, SPI_OK_DELETE, NULL, NULL);
+}
+
+/*
  * softdelete_journal_forget_emptied deletes the entries that list relid,
  * whose stamps are between "from" and "to", and of which nothing is left
  * in the trash of any of their tables.
@@ -413,32 +433,9 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to)
 				break;
 			}
 		}
-		if (left)
-			continue;
-		values[1] = TimestampTzGetDatum(entry->stamp);
-		run_as_extension_owner("DELETE FROM softdelete.deletions"
-							   " WHERE stamp OPERATOR(pg_catalog.=) $1",
-							   1, types + 1, values + 1, SPI_OK_DELETE, NULL, NULL);
+		if (!left)
+			softdelete_journal_forget(entry->stamp);
 	}
-}
-
-/*
- * softdelete_journal_forget deletes the entry with this stamp: undo calls
- * it once it has searched every table of the entry for the stamp and
- * brought back what it found, so nothing of the deletion is left.
- */
-void
-softdelete_journal_forget(TimestampTz stamp)
-{
-	Oid			types[1] = {TIMESTAMPTZOID};
-	Datum		values[1];
-
-	if (!journal_exists())
-		return;
-	values[0] = TimestampTzGetDatum(stamp);
-	run_as_extension_owner("DELETE FROM softdelete.deletions"
-						   " WHERE stamp OPERATOR(pg_catalog.=) $1",
-						   1, types, values, SPI_OK_DELETE, NULL, NULL);
 }
 
 /*

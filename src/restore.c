@@ -245,21 +245,20 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 }
 
 /*
- * softdelete_restore_deletion restores what the deletion of a journal
- * entry took and is still in the trash, in every table it lists (undo),
- * all or nothing, and returns the number of rows restored.  Every table
- * of the entry is searched for the stamp (the entry's counts are not
- * trusted to say a table is done), so the entry is then empty and goes.
+ * softdelete_restore_deletion restores what the deletion with this stamp
+ * took and is still in the trash, in every table of relids, its journal
+ * entry's (undo), all or nothing, and returns the number of rows
+ * restored.  Every table is searched for the stamp (the entry's counts
+ * are not trusted to say a table is done), so the entry then goes.
  */
 uint64
-softdelete_restore_deletion(const JournalEntry *entry)
+softdelete_restore_deletion(List *relids, TimestampTz stamp)
 {
-	TimestampTz stamp = entry->stamp;
 	List	   *restored = NIL;
 	ListCell   *lc;
 	uint64		count = 0;
 
-	foreach(lc, entry->tables)
+	foreach(lc, relids)
 	{
 		Oid			relid = lfirst_oid(lc);
 		RowSelector sel;

@@ -33,8 +33,8 @@
  *				identity, argument checks)
  *	plumbing	spi.c (SPI checked, row readers, a step tried in a
  *				subtransaction), catalog.c (catalog scans, our triggers
- *				and policies found by what they are, OID hashes), estate.c (the executor
- *				state our row writers share)
+ *				and policies found by what they are, OID hashes),
+ *				estate.c (the executor state our row writers share)
  *
  * The flow of a DELETE: intercept.c's row trigger adds each row's TID to
  * the deletion (softdelete_deletion_collect) and keeps it; the statement
@@ -382,7 +382,7 @@ extern void softdelete_check_deferred(void);
 
 /* restore.c */
 extern uint64 softdelete_restore_rows(Oid relid, const RowSelector *sel);
-extern uint64 softdelete_restore_deletion(const JournalEntry *entry);
+extern uint64 softdelete_restore_deletion(List *relids, TimestampTz stamp);
 extern bool softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp);
 
 /* remove.c */
