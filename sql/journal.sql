@@ -160,3 +160,23 @@ DROP TRIGGER journal_note ON softdelete.deletions;
 DROP FUNCTION public.journal_note();
 DROP SCHEMA clerk_things CASCADE;
 DROP TABLE notes;
+
+-- The journal's id comes from its own sequence; without it the entry,
+-- and with it the deletion, is refused (42704 naming the sequence, a
+-- hint to reinstall) and nothing changes: the DDL that removed the
+-- sequence rolls back with the deletion at COMMIT.
+CREATE TABLE seqless (id int PRIMARY KEY);
+SELECT softdelete.enable('seqless');
+INSERT INTO seqless VALUES (1);
+BEGIN;
+ALTER EXTENSION softdelete DROP SEQUENCE softdelete.deletions_id_seq;
+ALTER TABLE softdelete.deletions ALTER COLUMN id DROP DEFAULT;
+DROP SEQUENCE softdelete.deletions_id_seq;
+DELETE FROM seqless WHERE id = 1;
+COMMIT;
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT count(*) AS live_seqless FROM seqless;
+SELECT count(*) AS journal_sequence FROM pg_class
+ WHERE oid = 'softdelete.deletions_id_seq'::regclass;
+SELECT softdelete.disable('seqless');
+DROP TABLE seqless;
