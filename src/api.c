@@ -400,7 +400,8 @@ softdelete_purge(PG_FUNCTION_ARGS)
 		softdelete_journal_forget_emptied(relid, DT_NOBEGIN,
 										  DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 																				  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
-																				  IntervalPGetDatum(older_than))));
+																				  IntervalPGetDatum(older_than))),
+										  NIL);
 	PG_RETURN_INT64((int64) removed);
 }
 
@@ -467,5 +468,5 @@ softdelete_undo(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("nothing of deletion %lld is left in the trash", (long long) id),
 				 errdetail("Its rows were restored or purged already.")));
-	PG_RETURN_INT64((int64) softdelete_restore_deletion(entry.tables, entry.stamp));
+	PG_RETURN_INT64((int64) softdelete_restore_deletion(&entry));
 }

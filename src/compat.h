@@ -54,6 +54,17 @@
 #endif
 
 /*
+ * SD_RTE_REQUIRED_PERMS(estate, rte): the privileges a running statement
+ * needs on rte (the same move in 16: EState.es_rteperminfos).
+ */
+#if PG_VERSION_NUM >= 160000
+#define SD_RTE_REQUIRED_PERMS(estate, rte) \
+	(getRTEPermissionInfo((estate)->es_rteperminfos, (rte))->requiredPerms)
+#else
+#define SD_RTE_REQUIRED_PERMS(estate, rte) ((rte)->requiredPerms)
+#endif
+
+/*
  * SD_CASE_AT_ADD_COLUMN_RECURSE: the case label of the AlterTableType an
  * ALTER TABLE ... ADD COLUMN carries once it recurses to inheritance
  * children, up to 15; put it under "case AT_AddColumn:".  16 dropped the

@@ -26,6 +26,9 @@
  * this transaction has stamped are followed, so calling stamp() by hand
  * gains nothing.
  *
+ * A DELETE in a CTE that was planned so counts its own rows for the
+ * journal (count_cte_delete): PostgreSQL counts only the statement's.
+ *
  * Statements left to the trigger path (MERGE ... DELETE, our own purge
  * and hard_delete, or any session where the library is not preloaded) get
  * their count put right by the executor-run hook: the rows the BEFORE
@@ -366,6 +369,62 @@ softdelete_executor_run(QueryDesc *queryDesc, ScanDirection direction,
 	else if (queryDesc->operation == CMD_DELETE || queryDesc->operation == CMD_MERGE ||
 			 queryDesc->operation == CMD_UPDATE)
 		queryDesc->estate->es_processed += collected;	/* UPDATE: of a flag */
+}
+
+/*
+ * count_cte_delete stands in for the ExecProcNode of a DELETE in a CTE
+ * that was planned as an UPDATE.  A CTE's ModifyTable does not count its
+ * rows (canSetTag is false: es_processed is the statement's own count),
+ * so it counts them here, the rows it actually updated, for the journal:
+ * told to count while it runs, its count is taken and es_processed is
+ * put back as it was.  A CTE reading another CTE nests correctly: each
+ * stand-in puts back what it found.
+ */
+static TupleTableSlot *
+count_cte_delete(PlanState *node)
+{
+	ModifyTableState *mt = (ModifyTableState *) node;
+	EState	   *estate = node->state;
+	uint64		before = estate->es_processed;
+	void	   *arg;
+	ExecProcNodeMtd real = softdelete_stood_in(node, &arg);
+	TupleTableSlot *slot;
+
+	mt->canSetTag = true;
+	slot = real(node);
+	mt->canSetTag = false;
+	softdelete_deletion_count_stamped(exec_rt_fetch(((ModifyTable *) node->plan)->nominalRelation,
+													estate)->relid,
+									  estate->es_processed - before);
+	estate->es_processed = before;
+	return slot;
+}
+
+/*
+ * softdelete_fidelity_count_cte_deletes runs at executor start (the
+ * upsert.c hook): each ModifyTable of a CTE that is a DELETE planned as
+ * an UPDATE gets count_cte_delete.  It is known by what it requires: an
+ * UPDATE whose table needs the DELETE privilege and not UPDATE's, which
+ * only convert_delete makes.
+ */
+void
+softdelete_fidelity_count_cte_deletes(EState *estate)
+{
+	ListCell   *lc;
+
+	foreach(lc, estate->es_auxmodifytables)
+	{
+		ModifyTableState *mt = (ModifyTableState *) lfirst(lc);
+		RangeTblEntry *rte;
+		AclMode		perms;
+
+		if (mt->operation != CMD_UPDATE)
+			continue;
+		rte = exec_rt_fetch(((ModifyTable *) mt->ps.plan)->nominalRelation, estate);
+		perms = SD_RTE_REQUIRED_PERMS(estate, rte);
+		if ((perms & ACL_DELETE) != 0 && (perms & ACL_UPDATE) == 0)
+			softdelete_stand_in(&mt->ps, count_cte_delete, NULL);
+	}
 }
 
 /*

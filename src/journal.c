@@ -305,8 +305,9 @@ softdelete_journal_record(TimestampTz stamp, Oid deleted_by, const char *actor,
 }
 
 /*
- * read_entry copies stamp and tables of the first row: out is a
- * JournalEntry *.
+ * read_entry copies stamp, tables and table_rows of the first row: out is
+ * a JournalEntry *.  Counts that do not match the tables one for one (a
+ * journal edited by hand) are left out: then nothing is taken from them.
  */
 static void
 read_entry(SPITupleTable *tuptable, uint64 nrows, void *out)
@@ -330,6 +331,27 @@ read_entry(SPITupleTable *tuptable, uint64 nrows, void *out)
 	entry->tables = NIL;
 	for (i = 0; i < n; i++)
 		entry->tables = lappend_oid(entry->tables, DatumGetObjectId(elems[i]));
+	entry->table_rows = NULL;
+	if (!heap_attisnull(tuptable->vals[0], 3, tuptable->tupdesc))
+	{
+		ArrayType  *rows = DatumGetArrayTypeP(SPI_getbinval(tuptable->vals[0],
+															tuptable->tupdesc, 3,
+															&isnull));
+		bool	   *nulls;
+		int			nrows;
+		bool		complete = true;
+
+		deconstruct_array(rows, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &elems, &nulls, &nrows);
+		for (i = 0; i < nrows; i++)
+			complete = complete && !nulls[i];
+		if (nrows == n && complete)
+		{
+			entry->table_rows = palloc(sizeof(int64) * Max(n, 1));
+			for (i = 0; i < n; i++)
+				entry->table_rows[i] = DatumGetInt64(elems[i]);
+		}
+	}
 }
 
 /*
@@ -347,7 +369,7 @@ softdelete_journal_entry(int64 id)
 	if (!journal_exists())
 		return entry;
 	values[0] = Int64GetDatum(id);
-	run_as_extension_owner("SELECT stamp, tables FROM softdelete.deletions"
+	run_as_extension_owner("SELECT stamp, tables, table_rows FROM softdelete.deletions"
 						   " WHERE id OPERATOR(pg_catalog.=) $1",
 						   1, types, values, SPI_OK_SELECT, read_entry, &entry);
 	return entry;
@@ -394,12 +416,44 @@ softdelete_journal_forget(TimestampTz stamp)
 }
 
 /*
+ * softdelete_journal_all_back says whether restored_rows (RestoredRows)
+ * brought back, of the deletion with this stamp, as many rows in table as
+ * it stamped there: then none of them is left in that table.  Every path
+ * that stamps rows counts them for the entry (apply.c, and a DELETE
+ * planned as an UPDATE, its CTEs' too, fidelity.c), so the count is never
+ * below the rows that carry the stamp, but for a stamp a role wrote by
+ * hand (not the deletion's: the README's Limits).  Counts a journal
+ * lacks (stamped < 0) prove nothing.
+ */
+bool
+softdelete_journal_all_back(const List *restored_rows, TimestampTz stamp,
+							Oid table, int64 stamped)
+{
+	const ListCell *lc;
+	uint64		back = 0;
+
+	if (stamped < 0)
+		return false;
+	foreach(lc, restored_rows)
+	{
+		const RestoredRows *r = (const RestoredRows *) lfirst(lc);
+
+		if (r->stamp == stamp && r->table == table)
+			back += r->rows;
+	}
+	return back >= (uint64) stamped;
+}
+
+/*
  * softdelete_journal_forget_emptied deletes the entries that list relid,
  * whose stamps are between "from" and "to", and of which nothing is left
- * in the trash of any of their tables.
+ * in the trash of any of their tables: a table is searched for the stamp
+ * unless restored_rows (the restore's RestoredRows, or NIL) shows that
+ * all of that deletion's rows there came back.
  */
 void
-softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to)
+softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to,
+								  const List *restored_rows)
 {
 	Oid			types[3] = {REGCLASSOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[3];
@@ -411,7 +465,7 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to)
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = TimestampTzGetDatum(from);
 	values[2] = TimestampTzGetDatum(to);
-	run_as_extension_owner("SELECT stamp, tables FROM softdelete.deletions"
+	run_as_extension_owner("SELECT stamp, tables, table_rows FROM softdelete.deletions"
 						   " WHERE $1 OPERATOR(pg_catalog.=) ANY (tables)"
 						   " AND stamp OPERATOR(pg_catalog.>=) $2"
 						   " AND stamp OPERATOR(pg_catalog.<=) $3",
@@ -425,7 +479,11 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to)
 		foreach(lc2, entry->tables)
 		{
 			Oid			table = lfirst_oid(lc2);
+			int64		stamped = entry->table_rows ?
+				entry->table_rows[foreach_current_index(lc2)] : -1;
 
+			if (softdelete_journal_all_back(restored_rows, entry->stamp, table, stamped))
+				continue;
 			if (OidIsValid(softdelete_lookup(table)->root) &&
 				softdelete_stamp_left(table, entry->stamp))
 			{

@@ -37,6 +37,7 @@ typedef struct Restored
 {
 	RowSet	   *set;
 	Oid			via;
+	TimestampTz stamp;			/* of the deletion that took them */
 } Restored;
 
 /*
@@ -83,16 +84,54 @@ may_trust_walk(List *restored)
 }
 
 /*
- * restored_set records set as restored, found through via.
+ * restored_set records set, of the deletion with stamp, as restored,
+ * found through via.
  */
 static List *
-restored_set(List *restored, RowSet *set, Oid via)
+restored_set(List *restored, RowSet *set, Oid via, TimestampTz stamp)
 {
 	Restored   *r = palloc(sizeof(Restored));
 
 	r->set = set;
 	r->via = via;
+	r->stamp = stamp;
 	return lappend(restored, r);
+}
+
+/*
+ * restored_rows counts the restored rows per deletion and soft-deletable
+ * table, for the journal: a list of RestoredRows.
+ */
+static List *
+restored_rows(List *restored)
+{
+	List	   *counts = NIL;
+	ListCell   *lc;
+
+	foreach(lc, restored)
+	{
+		Restored   *r = (Restored *) lfirst(lc);
+		Oid			table = softdelete_lookup(r->set->relid)->root;
+		RestoredRows *count = NULL;
+		ListCell   *lc2;
+
+		foreach(lc2, counts)
+		{
+			RestoredRows *c = (RestoredRows *) lfirst(lc2);
+
+			if (c->stamp == r->stamp && c->table == table)
+				count = c;
+		}
+		if (count == NULL)
+		{
+			count = palloc0(sizeof(RestoredRows));
+			count->stamp = r->stamp;
+			count->table = table;
+			counts = lappend(counts, count);
+		}
+		count->rows += r->set->n;
+	}
+	return counts;
 }
 
 /*
@@ -178,7 +217,7 @@ restore_deletion(Oid relid, const RowSelector *sel, TimestampTz stamp,
 	/* the rows themselves, then level by level those with the same stamp */
 	queue = NIL;
 	foreach(lc, softdelete_apply_sets(found, SD_UNSTAMP, stamp, &count))
-		queue = restored_set(queue, (RowSet *) lfirst(lc), InvalidOid);
+		queue = restored_set(queue, (RowSet *) lfirst(lc), InvalidOid, stamp);
 	while (queue != NIL)
 	{
 		Restored   *done = (Restored *) linitial(queue);
@@ -197,7 +236,7 @@ restore_deletion(Oid relid, const RowSelector *sel, TimestampTz stamp,
 				continue;
 			children = softdelete_select_children(edge, &keys, SD_ROWS_STAMPED, stamp, 0);
 			foreach(lc2, softdelete_apply_sets(children, SD_UNSTAMP, stamp, &count))
-				queue = restored_set(queue, (RowSet *) lfirst(lc2), edge->conoid);
+				queue = restored_set(queue, (RowSet *) lfirst(lc2), edge->conoid, stamp);
 		}
 	}
 	return count;
@@ -240,46 +279,53 @@ softdelete_restore_rows(Oid relid, const RowSelector *sel)
 	check_all_parents_live(restored);
 
 	if (nstamps > 0)
-		softdelete_journal_forget_emptied(relid, stamps[0], stamps[nstamps - 1]);
+		softdelete_journal_forget_emptied(relid, stamps[0], stamps[nstamps - 1],
+										  restored_rows(restored));
 	return count;
 }
 
 /*
- * softdelete_restore_deletion restores what the deletion with this stamp
- * took and is still in the trash, in every table of relids, its journal
- * entry's (undo), all or nothing, and returns the number of rows
- * restored.  Every table is searched for the stamp (the entry's counts
- * are not trusted to say a table is done), so the entry then goes.
+ * softdelete_restore_deletion restores what the deletion of a journal
+ * entry took and is still in the trash, in every table of the entry
+ * (undo), all or nothing, and returns the number of rows restored.  Each
+ * table is searched for the stamp, unless all of the deletion's rows
+ * there came back already, through the foreign keys from another table's
+ * rows (the entry's counts say how many it stamped there); then the
+ * entry goes.
  */
 uint64
-softdelete_restore_deletion(List *relids, TimestampTz stamp)
+softdelete_restore_deletion(const JournalEntry *entry)
 {
 	List	   *restored = NIL;
 	ListCell   *lc;
 	uint64		count = 0;
 
-	foreach(lc, relids)
+	foreach(lc, entry->tables)
 	{
 		Oid			relid = lfirst_oid(lc);
+		int64		stamped = entry->table_rows ?
+			entry->table_rows[foreach_current_index(lc)] : -1;
 		RowSelector sel;
 		Oid			types[1] = {TIMESTAMPTZOID};
 		Datum		values[1];
 
-		if (!OidIsValid(softdelete_lookup(relid)->root))
+		if (!OidIsValid(softdelete_lookup(relid)->root) ||
+			softdelete_journal_all_back(restored_rows(restored), entry->stamp,
+										relid, stamped))
 			continue;
-		values[0] = TimestampTzGetDatum(stamp);
+		values[0] = TimestampTzGetDatum(entry->stamp);
 		sel.condition = psprintf("%s OPERATOR(pg_catalog.=) $1",
 								 quote_identifier(NameStr(softdelete_lookup(relid)->column_name)));
 		sel.nparams = 1;
 		sel.types = types;
 		sel.values = values;
-		count += restore_deletion(relid, &sel, stamp, &restored);
+		count += restore_deletion(relid, &sel, entry->stamp, &restored);
 	}
 
 	/* checked once all is back: a child may come before its parent */
 	check_all_parents_live(restored);
 
-	softdelete_journal_forget(stamp);
+	softdelete_journal_forget(entry->stamp);
 	return count;
 }
 
@@ -302,6 +348,6 @@ softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp)
 	if (softdelete_apply(&set, SD_UNSTAMP, stamp, &done) == 0)
 		return false;
 	check_parents_live(&done, InvalidOid);
-	softdelete_journal_forget_emptied(softdelete_lookup(relid)->root, stamp, stamp);
+	softdelete_journal_forget_emptied(softdelete_lookup(relid)->root, stamp, stamp, NIL);
 	return true;
 }

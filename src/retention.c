@@ -323,7 +323,7 @@ purge_tables(int batch_rows)
 		{
 			/* the journal forgets the deletions this table's purge emptied */
 			PushActiveSnapshot(GetTransactionSnapshot());
-			softdelete_journal_forget_emptied(t->relid, DT_NOBEGIN, t->cutoff);
+			softdelete_journal_forget_emptied(t->relid, DT_NOBEGIN, t->cutoff, NIL);
 			PopActiveSnapshot();
 			SPI_commit();
 		}

@@ -34,7 +34,8 @@
  *	plumbing	spi.c (SPI checked, row readers, a step tried in a
  *				subtransaction), catalog.c (catalog scans, our triggers
  *				and policies found by what they are, OID hashes),
- *				estate.c (the executor state our row writers share)
+ *				estate.c (the executor state our row writers share),
+ *				standin.c (a plan node's ExecProcNode taken over)
  *
  * The flow of a DELETE: intercept.c's row trigger adds each row's TID to
  * the deletion (softdelete_deletion_collect) and keeps it; the statement
@@ -285,15 +286,32 @@ typedef struct JournalEntry
 	bool		found;
 	TimestampTz stamp;
 	List	   *tables;			/* OIDs */
+	int64	   *table_rows;		/* rows stamped per table, in that order */
 } JournalEntry;
+
+/*
+ * Rows of one deletion (its stamp) that a restore brought back in one
+ * soft-deletable table (a partition's count for its partitioned table).
+ * Once they are as many as the deletion stamped there, as its journal
+ * entry says, nothing of it is left in that table.
+ */
+typedef struct RestoredRows
+{
+	TimestampTz stamp;
+	Oid			table;
+	uint64		rows;
+} RestoredRows;
 
 extern TimestampTz softdelete_journal_choose_stamp(TimestampTz start);
 extern void softdelete_journal_record(TimestampTz stamp, Oid deleted_by,
 									  const char *actor, uint64 rows, int ntables,
 									  Oid *tables, int64 *table_rows);
 extern JournalEntry softdelete_journal_entry(int64 id);
+extern bool softdelete_journal_all_back(const List *restored_rows, TimestampTz stamp,
+										Oid table, int64 stamped);
 extern void softdelete_journal_forget_emptied(Oid relid, TimestampTz from,
-											  TimestampTz to);
+											  TimestampTz to,
+											  const List *restored_rows);
 extern void softdelete_journal_forget(TimestampTz stamp);
 
 /* apply.c */
@@ -382,7 +400,7 @@ extern void softdelete_check_deferred(void);
 
 /* restore.c */
 extern uint64 softdelete_restore_rows(Oid relid, const RowSelector *sel);
-extern uint64 softdelete_restore_deletion(List *relids, TimestampTz stamp);
+extern uint64 softdelete_restore_deletion(const JournalEntry *entry);
 extern bool softdelete_revive_row(Oid relid, ItemPointer tid, TimestampTz stamp);
 
 /* remove.c */
@@ -399,6 +417,11 @@ extern void softdelete_bypass_reset(void);
 /* fidelity.c */
 extern void softdelete_install_hooks(void);
 extern void softdelete_fidelity_reset(void);
+extern void softdelete_fidelity_count_cte_deletes(EState *estate);
+
+/* standin.c: a plan node's ExecProcNode taken over for its query */
+extern void softdelete_stand_in(PlanState *node, ExecProcNodeMtd stand_in, void *arg);
+extern ExecProcNodeMtd softdelete_stood_in(PlanState *node, void **arg);
 
 /* upsert.c: INSERT ... ON CONFLICT meeting a trashed row (preloaded) */
 extern void softdelete_upsert_install_hook(void);

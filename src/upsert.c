@@ -53,49 +53,11 @@ static ExecutorStart_hook_type prev_executor_start = NULL;
 /* One gated subplan: the rows it produces are probed before insertion */
 typedef struct UpsertGate
 {
-	PlanState  *child;			/* the subplan of the ModifyTable */
-	ExecProcNodeMtd real;		/* its own ExecProcNode */
 	ModifyTableState *mtstate;
 	bool	   *junk;			/* per subplan column: not a table column */
 	int			ncolumns;		/* subplan columns */
 	TupleTableSlot *row;		/* the row, in the target table's row type */
-	MemoryContextCallback forget;	/* drops the gate with its query */
 } UpsertGate;
-
-/*
- * The gates of the running statements, newest first.  Each lives in its
- * query's memory and leaves this list when that memory goes (normal end
- * or error), through its reset callback.
- */
-static List *gates = NIL;
-
-/*
- * forget_gate removes a gate from the list, when its query's memory goes.
- */
-static void
-forget_gate(void *arg)
-{
-	gates = list_delete_ptr(gates, arg);
-}
-
-/*
- * find_gate returns the gate of a subplan.
- */
-static UpsertGate *
-find_gate(PlanState *node)
-{
-	ListCell   *lc;
-
-	foreach(lc, gates)
-	{
-		UpsertGate *gate = (UpsertGate *) lfirst(lc);
-
-		if (gate->child == node)
-			return gate;
-	}
-	elog(ERROR, "softdelete: no upsert gate for plan node %p", (void *) node);
-	return NULL;
-}
 
 /*
  * key_description returns "(a, b)=(1, x)": the values of the new row in
@@ -294,8 +256,10 @@ gate_row(UpsertGate *gate, TupleTableSlot *planslot)
 static TupleTableSlot *
 gate_exec(PlanState *node)
 {
-	UpsertGate *gate = find_gate(node);
-	TupleTableSlot *slot = gate->real(node);
+	void	   *arg;
+	ExecProcNodeMtd real = softdelete_stood_in(node, &arg);
+	TupleTableSlot *slot = real(node);
+	UpsertGate *gate = (UpsertGate *) arg;
 
 	if (!TupIsNull(slot))
 		gate_row(gate, slot);
@@ -343,26 +307,18 @@ gate_modify_table(ModifyTableState *mt)
 			 RelationGetRelationName(rel), nreal, RelationGetDescr(rel)->natts);
 	}
 	gate->ncolumns = ncolumns;
-	gate->child = child;
-	gate->real = child->ExecProcNodeReal;
 	gate->mtstate = mt;
 	gate->row = ExecAllocTableSlot(&mt->ps.state->es_tupleTable,
 								   RelationGetDescr(rel), &TTSOpsVirtual);
-	gate->forget.func = forget_gate;
-	gate->forget.arg = gate;
-	MemoryContextRegisterResetCallback(mt->ps.state->es_query_cxt, &gate->forget);
-	MemoryContextSwitchTo(TopMemoryContext);
-	gates = lcons(gate, gates);
 	MemoryContextSwitchTo(old);
-
-	/* ExecProcNodeFirst calls it from the first row on */
-	child->ExecProcNodeReal = gate_exec;
+	softdelete_stand_in(child, gate_exec, gate);
 }
 
 /*
  * softdelete_executor_start is the executor-start hook: INSERTs ... ON
  * CONFLICT get their gate; every statement first lets flags.c spare the
- * row locks of a flag's row trigger that cannot fire.
+ * row locks of a flag's row trigger that cannot fire, and fidelity.c
+ * count the rows of the DELETEs in its CTEs.
  */
 static void
 softdelete_executor_start(QueryDesc *queryDesc, int eflags)
@@ -375,7 +331,10 @@ softdelete_executor_start(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+	{
 		softdelete_flags_spare_row_lock(queryDesc->estate);
+		softdelete_fidelity_count_cte_deletes(queryDesc->estate);
+	}
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
 		(queryDesc->operation != CMD_INSERT &&
 		 queryDesc->estate->es_auxmodifytables == NIL))
