@@ -14,7 +14,7 @@ REGRESS     = install upgrade enable delete trash restore soft_delete purge hard
 REGRESS_OPTS = --inputdir=.
 ISOLATION   = delete_delete delete_restore cascade_delete_race cascade_restore_race purge_repeatable_read \
               purge_expired_twice purge_expired_restore references_race undo_race \
-              flag_update_race upsert_race
+              flag_update_race upsert_race cascade_key_race
 ISOLATION_OPTS = --load-extension=softdelete
 
 PG_CONFIG  ?= pg_config

@@ -5,8 +5,10 @@
  *	  executor would for an UPDATE or DELETE by TID, under the caller's
  *	  identity.
  *
- * The rows were chosen (and locked) by whoever calls: the DELETE's own
- * row trigger, a cascade level, a restore or a removal.  Writing them
+ * The rows were chosen by whoever calls: the DELETE's own row trigger, a
+ * cascade level, a restore or a removal (locked, or, for
+ * softdelete_apply_unmoved, found without a lock and chosen again if
+ * they changed meanwhile).  Writing them
  * goes past the caller's privileges and row-level security, as core's
  * logical replication apply does (execReplication.c): no permission is
  * checked and no policy is applied, because the caller's DELETE (or the
@@ -50,20 +52,25 @@ compare_tids(const void *a, const void *b)
 
 /*
  * lock_row locks the row at *tid for update, moving *tid to its latest
- * version under READ COMMITTED, and fills slot.  Returns false if the
- * row is gone, invisible, or was already changed by this very command.
+ * version under READ COMMITTED, and fills slot; *moved says whether the
+ * row had changed since *tid was found (a newer version committed).
+ * Returns false if the row is gone, invisible, or was already changed by
+ * this very command.  A row moved to another partition meanwhile is a
+ * serialization failure, as for core's UPDATE.
  */
 static bool
-lock_row(Relation rel, ItemPointer tid, TupleTableSlot *slot)
+lock_row(Relation rel, ItemPointer tid, TupleTableSlot *slot, bool *moved)
 {
 	TM_FailureData tmfd;
 	TM_Result	result;
 	int			flags = IsolationUsesXactSnapshot() ? 0 :
 		TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 
+	tmfd.traversed = false;
 	result = table_tuple_lock(rel, tid, GetLatestSnapshot(), slot,
 							  GetCurrentCommandId(false), LockTupleExclusive,
 							  LockWaitBlock, flags, &tmfd);
+	*moved = tmfd.traversed;
 	switch (result)
 	{
 		case TM_Ok:
@@ -79,6 +86,10 @@ lock_row(Relation rel, ItemPointer tid, TupleTableSlot *slot)
 				ereport(ERROR,
 						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 						 errmsg("could not serialize access due to concurrent update")));
+			if (ItemPointerIndicatesMovedPartitions(&tmfd.ctid))
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("tuple to be locked was already moved to another partition due to concurrent update")));
 			return false;
 		default:
 			elog(ERROR, "unexpected table_tuple_lock status: %u", result);
@@ -102,6 +113,20 @@ uint64
 softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 				 RowSet *done)
 {
+	return softdelete_apply_unmoved(set, action, stamp, done, NULL);
+}
+
+/*
+ * softdelete_apply_unmoved is softdelete_apply for rows found without a
+ * lock: a row that changed after it was found (under READ COMMITTED, a
+ * newer version committed since) may no longer be one the caller would
+ * choose, so if moved is given it is not written but locked and put in
+ * moved (its latest version), for the caller to choose again.
+ */
+uint64
+softdelete_apply_unmoved(const RowSet *set, SoftDeleteAction action,
+						 TimestampTz stamp, RowSet *done, RowSet *moved)
+{
 	const SoftDeleteTable *table = softdelete_lookup(set->relid);
 	AttrNumber	attnum = table->attnum;
 	MemoryContext caller = CurrentMemoryContext;
@@ -124,6 +149,12 @@ softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 		done->relid = set->relid;
 		done->n = 0;
 		done->tids = NULL;
+	}
+	if (moved != NULL)
+	{
+		moved->relid = set->relid;
+		moved->n = 0;
+		moved->tids = NULL;
 	}
 	if (set->n <= 0)
 		return 0;
@@ -149,6 +180,10 @@ softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 		done->tids = MemoryContextAllocExtended(caller,
 												sizeof(ItemPointerData) * ntids,
 												MCXT_ALLOC_HUGE);
+	if (moved != NULL)
+		moved->tids = MemoryContextAllocExtended(caller,
+												 sizeof(ItemPointerData) * ntids,
+												 MCXT_ALLOC_HUGE);
 
 	if (!ActiveSnapshotSet())
 	{
@@ -174,11 +209,17 @@ softdelete_apply(const RowSet *set, SoftDeleteAction action, TimestampTz stamp,
 	{
 		ItemPointerData tid = tids[i];
 		bool		isnull;
+		bool		changed;
 		Datum		value;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!lock_row(rel, &tid, oldslot))
+		if (!lock_row(rel, &tid, oldslot, &changed))
 			continue;
+		if (changed && moved != NULL)
+		{
+			moved->tids[moved->n++] = tid;
+			continue;
+		}
 		value = slot_getattr(oldslot, attnum, &isnull);
 		if (action == SD_STAMP && !isnull)
 			continue;

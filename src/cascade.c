@@ -53,8 +53,7 @@ cascade_stamp(const FkEdge *edge, KeyArrays *keys, TimestampTz stamp)
 			softdelete_report_refusal(SD_REFUSE_CASCADE_NOT_SOFT, edge, key);
 		return NIL;
 	}
-	return softdelete_apply_sets(softdelete_select_children(edge, keys, SD_ROWS_LIVE, stamp, 0),
-								 SD_STAMP, stamp, NULL);
+	return softdelete_write_children(edge, keys, SD_ROWS_LIVE, stamp, SD_STAMP, NULL);
 }
 
 /*

@@ -234,8 +234,9 @@ restore_deletion(Oid relid, const RowSelector *sel, TimestampTz stamp,
 
 			if (!softdelete_edge_keys(done->set, edge, true, &keys))
 				continue;
-			children = softdelete_select_children(edge, &keys, SD_ROWS_STAMPED, stamp, 0);
-			foreach(lc2, softdelete_apply_sets(children, SD_UNSTAMP, stamp, &count))
+			children = softdelete_write_children(edge, &keys, SD_ROWS_STAMPED, stamp,
+												 SD_UNSTAMP, &count);
+			foreach(lc2, children)
 				queue = restored_set(queue, (RowSet *) lfirst(lc2), edge->conoid, stamp);
 		}
 	}

@@ -456,27 +456,26 @@ softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys)
 }
 
 /*
- * softdelete_select_children finds and locks (FOR UPDATE) the rows of
- * the child side of edge that reference keys and are in the given state:
- * live, trashed, trashed with this stamp, or any; at most limit rows if
- * limit > 0.  Returns them grouped by relation.
+ * children_query runs "SELECT c.tableoid, c.ctid FROM <child side of
+ * edge> c WHERE <state> AND <the match of keys>", with, if again is
+ * given, the rows of that one relation alone (its latest versions, which
+ * apply.c locked), at most limit rows if limit > 0, locked FOR UPDATE if
+ * lock; returns the rows grouped by relation.
  */
-List *
-softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
-						   SoftDeleteRowState state, TimestampTz stamp,
-						   uint64 limit)
+static List *
+children_query(const FkEdge *edge, KeyArrays *keys, SoftDeleteRowState state,
+			   TimestampTz stamp, uint64 limit, bool lock, const RowSet *again)
 {
 	const SoftDeleteTable *child = softdelete_lookup(edge->child);
 	const char *column = quote_identifier(NameStr(child->column_name));
 	StringInfoData sql;
-	Oid			types[INDEX_MAX_KEYS + 1];
-	Datum		values[INDEX_MAX_KEYS + 1];
+	Oid			types[INDEX_MAX_KEYS + 3];
+	Datum		values[INDEX_MAX_KEYS + 3];
+	int			nparams = keys->nkeys;
 	List	   *sets = NIL;
 
 	memcpy(types, keys->arraytypes, sizeof(Oid) * keys->nkeys);
 	memcpy(values, keys->arrays, sizeof(Datum) * keys->nkeys);
-	types[keys->nkeys] = TIMESTAMPTZOID;
-	values[keys->nkeys] = TimestampTzGetDatum(stamp);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT c.tableoid, c.ctid FROM %s c WHERE ",
@@ -490,22 +489,90 @@ softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
 			appendStringInfo(&sql, "c.%s IS NOT NULL AND ", column);
 			break;
 		case SD_ROWS_STAMPED:
+			types[nparams] = TIMESTAMPTZOID;
+			values[nparams++] = TimestampTzGetDatum(stamp);
 			appendStringInfo(&sql, "c.%s OPERATOR(pg_catalog.=) $%d AND ",
-							 column, keys->nkeys + 1);
+							 column, nparams);
 			break;
 		case SD_ROWS_ANY:
 			break;
 	}
+	if (again != NULL)
+	{
+		types[nparams] = OIDOID;
+		values[nparams++] = ObjectIdGetDatum(again->relid);
+		types[nparams] = TIDARRAYOID;
+		values[nparams++] = softdelete_tid_array(again);
+		appendStringInfo(&sql, "c.tableoid OPERATOR(pg_catalog.=) $%d"
+						 " AND c.ctid OPERATOR(pg_catalog.=) ANY ($%d) AND ",
+						 nparams - 1, nparams);
+	}
 	softdelete_append_key_match(&sql, edge, 1, "c", false);
 	if (limit > 0)
 		appendStringInfo(&sql, " LIMIT " UINT64_FORMAT, limit);
-	appendStringInfoString(&sql, " FOR UPDATE OF c");
-	softdelete_run_as_owner(edge->child, sql.data,
-							keys->nkeys + (state == SD_ROWS_STAMPED ? 1 : 0),
-							types, values, SPI_OK_SELECT,
-							softdelete_read_rowsets, &sets, SD_RUN_GENERIC_PLAN);
+	if (lock)
+		appendStringInfoString(&sql, " FOR UPDATE OF c");
+	softdelete_run_as_owner(edge->child, sql.data, nparams, types, values,
+							SPI_OK_SELECT, softdelete_read_rowsets, &sets,
+							again != NULL ? 0 : SD_RUN_GENERIC_PLAN);
 	pfree(sql.data);
 	return sets;
+}
+
+/*
+ * softdelete_select_children finds and locks (FOR UPDATE) the rows of
+ * the child side of edge that reference keys and are in the given state:
+ * live, trashed, trashed with this stamp, or any; at most limit rows if
+ * limit > 0.  Returns them grouped by relation.
+ */
+List *
+softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
+						   SoftDeleteRowState state, TimestampTz stamp,
+						   uint64 limit)
+{
+	return children_query(edge, keys, state, stamp, limit, true, NULL);
+}
+
+/*
+ * softdelete_write_children applies action (SD_STAMP or SD_UNSTAMP, with
+ * stamp) to the rows of the child side of edge that reference keys and
+ * are in the given state, and returns the rows written, grouped by
+ * relation; adds their number to *count if given.  The rows are found without a
+ * lock, as an UPDATE's scan finds them, and apply.c locks each before
+ * writing it: no row is locked and written in two passes.  A row that
+ * changed after it was found (a newer version committed meanwhile) is
+ * chosen again, as an UPDATE rechecks its condition on the newest
+ * version: found again with the same condition, locked, and written only
+ * if it still meets it.
+ */
+List *
+softdelete_write_children(const FkEdge *edge, KeyArrays *keys,
+						  SoftDeleteRowState state, TimestampTz stamp,
+						  SoftDeleteAction action, uint64 *count)
+{
+	List	   *written = NIL;
+	ListCell   *lc;
+	uint64		n = 0;
+
+	foreach(lc, children_query(edge, keys, state, stamp, 0, false, NULL))
+	{
+		RowSet	   *done = palloc(sizeof(RowSet));
+		RowSet		moved;
+
+		n += softdelete_apply_unmoved((RowSet *) lfirst(lc), action, stamp,
+									  done, &moved);
+		if (done->n > 0)
+			written = lappend(written, done);
+		if (moved.n > 0)
+			written = list_concat(written,
+								  softdelete_apply_sets(children_query(edge, keys, state,
+																	   stamp, 0, true,
+																	   &moved),
+														action, stamp, &n));
+	}
+	if (count != NULL)
+		*count += n;
+	return written;
 }
 
 /*

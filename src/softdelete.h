@@ -317,6 +317,9 @@ extern void softdelete_journal_forget(TimestampTz stamp);
 /* apply.c */
 extern uint64 softdelete_apply(const RowSet *set, SoftDeleteAction action,
 							   TimestampTz stamp, RowSet *done);
+extern uint64 softdelete_apply_unmoved(const RowSet *set, SoftDeleteAction action,
+									   TimestampTz stamp, RowSet *done,
+									   RowSet *moved);
 extern List *softdelete_apply_sets(List *sets, SoftDeleteAction action,
 								   TimestampTz stamp, uint64 *count);
 extern void softdelete_stamp(Oid relid, ItemPointer tids, int ntids,
@@ -376,6 +379,9 @@ extern char *softdelete_find_live_child(const FkEdge *edge, KeyArrays *keys);
 extern List *softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
 										SoftDeleteRowState state, TimestampTz stamp,
 										uint64 limit);
+extern List *softdelete_write_children(const FkEdge *edge, KeyArrays *keys,
+									   SoftDeleteRowState state, TimestampTz stamp,
+									   SoftDeleteAction action, uint64 *count);
 extern char *softdelete_first_trashed_parent(const FkEdge *edge, KeyArrays *keys);
 extern bool softdelete_stamp_left(Oid relid, TimestampTz stamp);
 extern void softdelete_read_rows_as_owner(Oid relid, const char *sql,
