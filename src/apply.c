@@ -18,11 +18,14 @@
  * search_path, exactly as they would for the caller's own statement:
  * nothing here runs as anyone else.
  *
- * Each row is locked again (following its update chain under READ
- * COMMITTED, failing with 40001 under REPEATABLE READ as an UPDATE
- * would) and its stamp re-read before it is written, so a TID that is
- * stale, already done by this command, or no longer in the expected
- * state is skipped, never written twice.
+ * A stamp change is written in one step, as an UPDATE writes a row, when
+ * the table has no BEFORE UPDATE row trigger and the row at the TID is
+ * its newest version, in the expected state, and not changed by anyone
+ * meanwhile (update_unlocked).  Otherwise the row is locked (following
+ * its update chain under READ COMMITTED, failing with 40001 under
+ * REPEATABLE READ as an UPDATE would) and its stamp re-read before it is
+ * written, so a TID that is stale, already done by this command, or no
+ * longer in the expected state is skipped, never written twice.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,6 +37,7 @@
 #include "access/xact.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/lsyscache.h"
@@ -98,6 +102,96 @@ lock_row(Relation rel, ItemPointer tid, TupleTableSlot *slot, bool *moved)
 }
 
 /*
+ * fill_new_row makes newslot the row of oldslot with the stamp set
+ * (SD_STAMP) or cleared (SD_UNSTAMP), and the flag, if the table has one,
+ * following it (issue 12).
+ */
+static void
+fill_new_row(const SoftDeleteTable *table, SoftDeleteAction action,
+			 TimestampTz stamp, TupleTableSlot *oldslot, TupleTableSlot *newslot)
+{
+	slot_getallattrs(oldslot);
+	ExecClearTuple(newslot);
+	memcpy(newslot->tts_values, oldslot->tts_values,
+		   sizeof(Datum) * oldslot->tts_tupleDescriptor->natts);
+	memcpy(newslot->tts_isnull, oldslot->tts_isnull,
+		   sizeof(bool) * oldslot->tts_tupleDescriptor->natts);
+	newslot->tts_values[table->attnum - 1] =
+		action == SD_STAMP ? TimestampTzGetDatum(stamp) : (Datum) 0;
+	newslot->tts_isnull[table->attnum - 1] = (action != SD_STAMP);
+	if (table->flag_attnum > 0)
+	{
+		newslot->tts_values[table->flag_attnum - 1] =
+			BoolGetDatum(action == SD_STAMP ? !table->flag_live_value :
+						 table->flag_live_value);
+		newslot->tts_isnull[table->flag_attnum - 1] = false;
+	}
+	ExecStoreVirtualTuple(newslot);
+	ItemPointerSetInvalid(&newslot->tts_tid);
+}
+
+/*
+ * in_state says whether the row in slot is one action applies to: live
+ * for SD_STAMP, trashed with stamp for SD_UNSTAMP.
+ */
+static bool
+in_state(TupleTableSlot *slot, AttrNumber attnum, SoftDeleteAction action,
+		 TimestampTz stamp)
+{
+	bool		isnull;
+	Datum		value = slot_getattr(slot, attnum, &isnull);
+
+	if (action == SD_STAMP)
+		return isnull;
+	return !isnull && DatumGetTimestampTz(value) == stamp;
+}
+
+/*
+ * update_unlocked writes the stamp change of the row at *tid as an UPDATE
+ * does, in one step, without locking the row first: when the table has
+ * no BEFORE UPDATE row trigger (which would lock it anyway), its newest
+ * version is the one at *tid and in the expected state, and no one
+ * changes it meanwhile (table_tuple_update waits for a concurrent writer,
+ * then fails if it changed the row).  It is what ExecSimpleRelationUpdate
+ * does, with table_tuple_update's answer kept rather than raised.
+ * Returns false, having written nothing, when the row must go the locking
+ * way; else *tid is the new version.
+ */
+static bool
+update_unlocked(ResultRelInfo *rri, EState *estate, const SoftDeleteTable *table,
+				SoftDeleteAction action, TimestampTz stamp, ItemPointer tid,
+				TupleTableSlot *oldslot, TupleTableSlot *newslot)
+{
+	Relation	rel = rri->ri_RelationDesc;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	SdUpdateIndexes update_indexes = SD_UPDATE_NO_INDEXES;
+	List	   *recheck = NIL;
+
+	if (!table_tuple_fetch_row_version(rel, tid, GetLatestSnapshot(), oldslot) ||
+		!in_state(oldslot, table->attnum, action, stamp))
+		return false;
+	fill_new_row(table, action, stamp, oldslot, newslot);
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(rri, estate, newslot, CMD_UPDATE);
+	if (rel->rd_att->constr)
+		ExecConstraints(rri, newslot, estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(rri, newslot, estate, true);
+	if (table_tuple_update(rel, tid, newslot, GetCurrentCommandId(true),
+						   estate->es_snapshot, InvalidSnapshot, true, &tmfd,
+						   &lockmode, &update_indexes) != TM_Ok)
+		return false;
+	if (rri->ri_NumIndices > 0 && update_indexes != SD_UPDATE_NO_INDEXES)
+		recheck = sd_insert_index_tuples(rri, newslot, estate, update_indexes);
+	ExecARUpdateTriggers(estate, rri, NULL, NULL, tid, NULL, newslot, recheck,
+						 NULL, false);
+	list_free(recheck);
+	*tid = newslot->tts_tid;
+	return true;
+}
+
+/*
  * softdelete_apply applies one action to the rows of set (one relation):
  * SD_STAMP sets the stamp column to stamp where it is NULL, SD_UNSTAMP
  * sets it back to NULL where it holds stamp (a flag column, if the table
@@ -143,6 +237,7 @@ softdelete_apply_unmoved(const RowSet *set, SoftDeleteAction action,
 	TupleTableSlot *newslot = NULL;
 	uint64		written = 0;
 	bool		pushed_snapshot = false;
+	bool		unlocked;
 
 	if (done != NULL)
 	{
@@ -205,14 +300,26 @@ softdelete_apply_unmoved(const RowSet *set, SoftDeleteAction action,
 	else
 		ExecBSUpdateTriggers(estate, rri);
 
+	/* a stamp change is written in one step where no row trigger locks first */
+	unlocked = action != SD_REMOVE &&
+		!(rri->ri_TrigDesc != NULL && rri->ri_TrigDesc->trig_update_before_row);
+	if (unlocked)
+		CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+
 	for (i = 0; i < ntids; i++)
 	{
 		ItemPointerData tid = tids[i];
-		bool		isnull;
 		bool		changed;
-		Datum		value;
 
 		CHECK_FOR_INTERRUPTS();
+		if (unlocked &&
+			update_unlocked(rri, estate, table, action, stamp, &tid, oldslot, newslot))
+		{
+			if (done != NULL)
+				done->tids[done->n++] = tid;
+			written++;
+			continue;
+		}
 		if (!lock_row(rel, &tid, oldslot, &changed))
 			continue;
 		if (changed && moved != NULL)
@@ -220,11 +327,7 @@ softdelete_apply_unmoved(const RowSet *set, SoftDeleteAction action,
 			moved->tids[moved->n++] = tid;
 			continue;
 		}
-		value = slot_getattr(oldslot, attnum, &isnull);
-		if (action == SD_STAMP && !isnull)
-			continue;
-		if (action == SD_UNSTAMP &&
-			(isnull || DatumGetTimestampTz(value) != stamp))
+		if (action != SD_REMOVE && !in_state(oldslot, attnum, action, stamp))
 			continue;
 
 		if (action == SD_REMOVE)
@@ -239,25 +342,7 @@ softdelete_apply_unmoved(const RowSet *set, SoftDeleteAction action,
 			continue;
 		}
 
-		slot_getallattrs(oldslot);
-		ExecClearTuple(newslot);
-		memcpy(newslot->tts_values, oldslot->tts_values,
-			   sizeof(Datum) * oldslot->tts_tupleDescriptor->natts);
-		memcpy(newslot->tts_isnull, oldslot->tts_isnull,
-			   sizeof(bool) * oldslot->tts_tupleDescriptor->natts);
-		newslot->tts_values[attnum - 1] =
-			action == SD_STAMP ? TimestampTzGetDatum(stamp) : (Datum) 0;
-		newslot->tts_isnull[attnum - 1] = (action != SD_STAMP);
-		/* the flag follows the stamp (issue 12) */
-		if (table->flag_attnum > 0)
-		{
-			newslot->tts_values[table->flag_attnum - 1] =
-				BoolGetDatum(action == SD_STAMP ? !table->flag_live_value :
-							 table->flag_live_value);
-			newslot->tts_isnull[table->flag_attnum - 1] = false;
-		}
-		ExecStoreVirtualTuple(newslot);
-		ItemPointerSetInvalid(&newslot->tts_tid);
+		fill_new_row(table, action, stamp, oldslot, newslot);
 		oldslot->tts_tid = tid;
 		ExecSimpleRelationUpdate(rri, estate, &epqstate, oldslot, newslot);
 		/* a BEFORE UPDATE trigger that returns NULL skips the row */

@@ -127,6 +127,25 @@
 #endif
 
 /*
+ * SdUpdateIndexes: what table_tuple_update says of the indexes (a bool up
+ * to 15; 16 made it TU_UpdateIndexes, with summarizing indexes apart);
+ * sd_insert_index_tuples inserts the index entries of an updated row.
+ */
+#include "access/tableam.h"
+#if PG_VERSION_NUM >= 160000
+typedef TU_UpdateIndexes SdUpdateIndexes;
+#define SD_UPDATE_NO_INDEXES TU_None
+#define sd_insert_index_tuples(rri, slot, estate, which) \
+	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL, \
+						  (which) == TU_Summarizing)
+#else
+typedef bool SdUpdateIndexes;
+#define SD_UPDATE_NO_INDEXES false
+#define sd_insert_index_tuples(rri, slot, estate, which) \
+	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL)
+#endif
+
+/*
  * compat_init_range_table gives estate a range table of one relation,
  * rte, whose updated columns are "updated" (RangeTblEntry.updatedCols
  * up to 15, RTEPermissionInfo from 16).
