@@ -148,6 +148,17 @@ SET ROLE regress_stranger;
 INSERT INTO tags VALUES (3, 'blue') ON CONFLICT DO NOTHING;
 \echo :LAST_ERROR_SQLSTATE
 
+-- A rule's INSERT ... ON CONFLICT runs as a statement of its own whose
+-- ModifyTable does not set the command tag, so PostgreSQL lists it both
+-- as the plan and among the secondary ModifyTables: it gets one gate.
+SET ROLE regress_owner;
+CREATE TABLE tag_log (id int);
+CREATE RULE log_tags AS ON INSERT TO tag_log
+  DO ALSO INSERT INTO tags VALUES (NEW.id, 'logged') ON CONFLICT (id) DO NOTHING;
+INSERT INTO tag_log VALUES (40);
+SELECT id, name FROM tags WHERE id = 40;
+DROP TABLE tag_log;
+
 RESET ROLE;
 DEALLOCATE up;
 DROP TABLE tags, memberships, groups, labels, slugs, events;

@@ -42,14 +42,26 @@ forget_stand_in(void *arg)
 
 /*
  * softdelete_stand_in makes stand_in the ExecProcNodeReal of node, for
- * the life of its query; arg is handed back by softdelete_stood_in.
+ * the life of its query; arg is handed back by softdelete_stood_in.  A
+ * node has one stand-in at most: one that would stand in for itself
+ * would call itself for ever (a hook may meet a node twice: PostgreSQL
+ * lists a rule's ModifyTable both as the plan and as a secondary one),
+ * so a second one is not taken.
  */
 void
 softdelete_stand_in(PlanState *node, ExecProcNodeMtd stand_in, void *arg)
 {
 	MemoryContext query = node->state->es_query_cxt;
-	StandIn    *s = MemoryContextAllocZero(query, sizeof(StandIn));
+	StandIn    *s;
 	MemoryContext old;
+	ListCell   *lc;
+
+	foreach(lc, stand_ins)
+	{
+		if (((StandIn *) lfirst(lc))->node == node)
+			return;
+	}
+	s = MemoryContextAllocZero(query, sizeof(StandIn));
 
 	s->node = node;
 	s->real = node->ExecProcNodeReal;

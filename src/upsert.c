@@ -339,7 +339,9 @@ softdelete_executor_start(QueryDesc *queryDesc, int eflags)
 		(queryDesc->operation != CMD_INSERT &&
 		 queryDesc->estate->es_auxmodifytables == NIL))
 		return;
-	if (queryDesc->planstate != NULL && IsA(queryDesc->planstate, ModifyTableState))
+	/* a rule's ModifyTable is both the plan and a secondary one: once */
+	if (queryDesc->planstate != NULL && IsA(queryDesc->planstate, ModifyTableState) &&
+		!list_member_ptr(queryDesc->estate->es_auxmodifytables, queryDesc->planstate))
 		gate_modify_table((ModifyTableState *) queryDesc->planstate);
 	foreach(lc, queryDesc->estate->es_auxmodifytables)
 		gate_modify_table((ModifyTableState *) lfirst(lc));
