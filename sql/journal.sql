@@ -154,6 +154,54 @@ SELECT count(*) AS entries FROM softdelete.deletions WHERE 'cte_c'::regclass = A
 DROP TABLE cte_c, cte_p;
 RESET ROLE;
 
+-- A row that the table's own BEFORE UPDATE trigger keeps as it was is not
+-- restored (nor stamped): it is not counted, so the journal does not take
+-- it for back, and its entry stays while it is in the trash.
+SET ROLE regress_owner;
+CREATE TABLE kept (id int PRIMARY KEY, frozen boolean NOT NULL DEFAULT false);
+SELECT softdelete.enable('kept');
+CREATE FUNCTION keep_frozen() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN IF OLD.frozen THEN RETURN OLD; END IF; RETURN NEW; END $$;
+CREATE TRIGGER keep_frozen BEFORE UPDATE ON kept FOR EACH ROW EXECUTE FUNCTION keep_frozen();
+INSERT INTO kept VALUES (1), (2);
+DELETE FROM kept;
+RESET ROLE;
+UPDATE kept SET frozen = true WHERE id = 1;  -- a superuser reaches the trash
+SET ROLE regress_owner;
+SELECT softdelete.restore('kept', ARRAY[1, 2]) AS restored;
+SELECT id FROM softdelete.trash(NULL::kept);
+SELECT rows, table_rows FROM softdelete.deletions WHERE 'kept'::regclass = ANY (tables);
+-- and the other way: a live row the trigger keeps live stays live
+UPDATE kept SET frozen = true WHERE id = 2;
+DELETE FROM kept WHERE id = 2;
+SELECT id FROM softdelete.trash(NULL::kept) ORDER BY id;
+DROP TABLE kept;
+DROP FUNCTION keep_frozen();
+
+-- Restored rows count for the table they are in now: once a table of an
+-- entry is attached as a partition of another table of it, the entry's
+-- counts no longer say what is left in either, and both are searched.
+CREATE TABLE pp (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE pp1 PARTITION OF pp FOR VALUES FROM (0) TO (100);
+CREATE TABLE ll (id int PRIMARY KEY);
+SELECT softdelete.enable('pp'), softdelete.enable('ll');
+INSERT INTO pp VALUES (1), (2);
+INSERT INTO ll VALUES (150), (151);
+BEGIN;
+DELETE FROM pp WHERE id = 1;
+DELETE FROM ll WHERE id = 150;
+COMMIT;
+SELECT tables, table_rows FROM softdelete.deletions WHERE 'pp'::regclass = ANY (tables);
+SELECT softdelete.disable('ll');
+ALTER TABLE pp ATTACH PARTITION ll FOR VALUES FROM (100) TO (200);
+SELECT softdelete.restore('pp', 150) AS restored;
+SELECT id FROM softdelete.trash(NULL::pp);
+SELECT count(*) AS entries FROM softdelete.deletions WHERE 'pp'::regclass = ANY (tables);
+SELECT softdelete.restore('pp', 1) AS restored;
+SELECT count(*) AS entries FROM softdelete.deletions WHERE 'pp'::regclass = ANY (tables);
+DROP TABLE pp;
+RESET ROLE;
+
 -- A trigger that a superuser adds to the journal runs as the journal's
 -- owner with the search_path pinned to pg_catalog, pg_temp: a deleting
 -- role's own schema, first on its search_path, does not capture a name

@@ -132,7 +132,8 @@ fill_new_row(const SoftDeleteTable *table, SoftDeleteAction action,
 
 /*
  * in_state says whether the row in slot is one action applies to: live
- * for SD_STAMP, trashed with stamp for SD_UNSTAMP.
+ * for SD_STAMP, trashed with stamp for SD_UNSTAMP (so, of a row just
+ * written, in_state with the other action says it was written as asked).
  */
 static bool
 in_state(TupleTableSlot *slot, AttrNumber attnum, SoftDeleteAction action,
@@ -345,8 +346,13 @@ softdelete_apply_unmoved(const RowSet *set, SoftDeleteAction action,
 		fill_new_row(table, action, stamp, oldslot, newslot);
 		oldslot->tts_tid = tid;
 		ExecSimpleRelationUpdate(rri, estate, &epqstate, oldslot, newslot);
-		/* a BEFORE UPDATE trigger that returns NULL skips the row */
-		if (!ItemPointerIsValid(&newslot->tts_tid))
+		/*
+		 * a BEFORE UPDATE trigger that returns NULL skips the row; one that
+		 * returns it unstamped (or still stamped) kept it as it was: not
+		 * written as asked, so neither counted nor followed
+		 */
+		if (!ItemPointerIsValid(&newslot->tts_tid) ||
+			!in_state(newslot, attnum, action == SD_STAMP ? SD_UNSTAMP : SD_STAMP, stamp))
 			continue;
 		if (done != NULL)
 			done->tids[done->n++] = newslot->tts_tid;

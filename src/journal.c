@@ -417,31 +417,44 @@ softdelete_journal_forget(TimestampTz stamp)
 
 /*
  * softdelete_journal_all_back says whether restored_rows (RestoredRows)
- * brought back, of the deletion with this stamp, as many rows in table as
- * it stamped there: then none of them is left in that table.  Every path
- * that stamps rows counts them for the entry (apply.c, and a DELETE
- * planned as an UPDATE, its CTEs' too, fidelity.c), so the count is never
- * below the rows that carry the stamp, but for a stamp a role wrote by
- * hand (not the deletion's: the README's Limits).  Counts a journal
- * lacks (stamped < 0) prove nothing.
+ * brought back, of the deletion of entry, as many rows in its table at
+ * index as the deletion stamped there: then none of them is left in that
+ * table.  Every path that stamps rows counts them for the entry (apply.c,
+ * and a DELETE planned as an UPDATE, its CTEs' too, fidelity.c), so the
+ * count is never below the rows that carry the stamp, but for a stamp a
+ * role wrote by hand (not the deletion's: the README's Limits).  Restored
+ * rows are counted for the soft-deletable table they are in now, so the
+ * counts are compared only while that is the table the entry counted
+ * for: the table is still its own (not attached since as a partition of
+ * another) and no other table of the entry has become part of it.
+ * Counts a journal lacks prove nothing.
  */
 bool
-softdelete_journal_all_back(const List *restored_rows, TimestampTz stamp,
-							Oid table, int64 stamped)
+softdelete_journal_all_back(const List *restored_rows, const JournalEntry *entry,
+							int index)
 {
+	Oid			table = list_nth_oid(entry->tables, index);
 	const ListCell *lc;
 	uint64		back = 0;
 
-	if (stamped < 0)
+	if (entry->table_rows == NULL || entry->table_rows[index] < 0 ||
+		softdelete_lookup(table)->root != table)
 		return false;
+	foreach(lc, entry->tables)
+	{
+		Oid			other = lfirst_oid(lc);
+
+		if (other != table && softdelete_lookup(other)->root == table)
+			return false;
+	}
 	foreach(lc, restored_rows)
 	{
 		const RestoredRows *r = (const RestoredRows *) lfirst(lc);
 
-		if (r->stamp == stamp && r->table == table)
+		if (r->stamp == entry->stamp && r->table == table)
 			back += r->rows;
 	}
-	return back >= (uint64) stamped;
+	return back >= (uint64) entry->table_rows[index];
 }
 
 /*
@@ -479,10 +492,9 @@ softdelete_journal_forget_emptied(Oid relid, TimestampTz from, TimestampTz to,
 		foreach(lc2, entry->tables)
 		{
 			Oid			table = lfirst_oid(lc2);
-			int64		stamped = entry->table_rows ?
-				entry->table_rows[foreach_current_index(lc2)] : -1;
 
-			if (softdelete_journal_all_back(restored_rows, entry->stamp, table, stamped))
+			if (softdelete_journal_all_back(restored_rows, entry,
+											foreach_current_index(lc2)))
 				continue;
 			if (OidIsValid(softdelete_lookup(table)->root) &&
 				softdelete_stamp_left(table, entry->stamp))

@@ -304,15 +304,13 @@ softdelete_restore_deletion(const JournalEntry *entry)
 	foreach(lc, entry->tables)
 	{
 		Oid			relid = lfirst_oid(lc);
-		int64		stamped = entry->table_rows ?
-			entry->table_rows[foreach_current_index(lc)] : -1;
 		RowSelector sel;
 		Oid			types[1] = {TIMESTAMPTZOID};
 		Datum		values[1];
 
 		if (!OidIsValid(softdelete_lookup(relid)->root) ||
-			softdelete_journal_all_back(restored_rows(restored), entry->stamp,
-										relid, stamped))
+			softdelete_journal_all_back(restored_rows(restored), entry,
+										foreach_current_index(lc)))
 			continue;
 		values[0] = TimestampTzGetDatum(entry->stamp);
 		sel.condition = psprintf("%s OPERATOR(pg_catalog.=) $1",

@@ -307,8 +307,8 @@ extern void softdelete_journal_record(TimestampTz stamp, Oid deleted_by,
 									  const char *actor, uint64 rows, int ntables,
 									  Oid *tables, int64 *table_rows);
 extern JournalEntry softdelete_journal_entry(int64 id);
-extern bool softdelete_journal_all_back(const List *restored_rows, TimestampTz stamp,
-										Oid table, int64 stamped);
+extern bool softdelete_journal_all_back(const List *restored_rows,
+										const JournalEntry *entry, int index);
 extern void softdelete_journal_forget_emptied(Oid relid, TimestampTz from,
 											  TimestampTz to,
 											  const List *restored_rows);
