@@ -537,13 +537,13 @@ softdelete_select_children(const FkEdge *edge, KeyArrays *keys,
  * softdelete_write_children applies action (SD_STAMP or SD_UNSTAMP, with
  * stamp) to the rows of the child side of edge that reference keys and
  * are in the given state, and returns the rows written, grouped by
- * relation; adds their number to *count if given.  The rows are found without a
- * lock, as an UPDATE's scan finds them, and apply.c locks each before
- * writing it: no row is locked and written in two passes.  A row that
- * changed after it was found (a newer version committed meanwhile) is
- * chosen again, as an UPDATE rechecks its condition on the newest
- * version: found again with the same condition, locked, and written only
- * if it still meets it.
+ * relation; adds their number to *count if given.  The rows are found
+ * without a lock, as an UPDATE's scan finds them, and apply.c writes each
+ * as an UPDATE does (in one step, or locked first where a row trigger of
+ * the table would lock it anyway).  A row that changed after it was found
+ * (a newer version committed meanwhile) is chosen again, as an UPDATE
+ * rechecks its condition on the newest version: found again with the
+ * same condition, locked, and written only if it still meets it.
  */
 List *
 softdelete_write_children(const FkEdge *edge, KeyArrays *keys,
