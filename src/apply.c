@@ -60,7 +60,8 @@ compare_tids(const void *a, const void *b)
  * row had changed since *tid was found (a newer version committed).
  * Returns false if the row is gone, invisible, or was already changed by
  * this very command.  A row moved to another partition meanwhile is a
- * serialization failure, as for core's UPDATE.
+ * serialization failure, which table_tuple_lock raises itself when it
+ * follows the update chain.
  */
 static bool
 lock_row(Relation rel, ItemPointer tid, TupleTableSlot *slot, bool *moved)
@@ -90,10 +91,6 @@ lock_row(Relation rel, ItemPointer tid, TupleTableSlot *slot, bool *moved)
 				ereport(ERROR,
 						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 						 errmsg("could not serialize access due to concurrent update")));
-			if (ItemPointerIndicatesMovedPartitions(&tmfd.ctid))
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("tuple to be locked was already moved to another partition due to concurrent update")));
 			return false;
 		default:
 			elog(ERROR, "unexpected table_tuple_lock status: %u", result);
